@@ -1,0 +1,1 @@
+"""The `declscan` command line."""

