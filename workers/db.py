@@ -42,6 +42,8 @@ class DocumentRow(Base):
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     flagged: Mapped[list[str]] = mapped_column(JSON, default=list)
     corrected: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Flagged pointers a person accepted as they are; publishable once flagged ⊆ confirmed ∪ corrected.
+    confirmed: Mapped[list[str]] = mapped_column(JSON, default=list)
     reviewed_by: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_version: Mapped[int] = mapped_column(Integer, default=0)
     pipeline_version: Mapped[str | None] = mapped_column(String(64), default=None)
