@@ -21,7 +21,7 @@ PERIODS: tuple[Period, ...] = ("implementation_period", "annual")
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class FormInfo(_Record):
