@@ -25,7 +25,7 @@ _DOTS = r"(?:[.．。·・•]{3,}|[…⋯]+)"
 _PLACEHOLDER = rf"(?:{_NUMBERED}|{_DOTS})"
 # Placeholders at the start of a line or after white space. A cell flattened to one line keeps its
 # old line breaks as spaces (`目标1:甲 目标2:乙 .....`), so "after white space" is a line start too.
-_PLACEHOLDERS_AT_LINE_START = re.compile(rf"(^|\s)(?:\s*{_PLACEHOLDER})+")
+_PLACEHOLDERS_AT_LINE_START = re.compile(rf"(^|\s)\s*(?:{_PLACEHOLDER}\s*)+")
 # A numbered label without its colon counts only as a whole line: `指标1` (form 1).
 _BARE_NUMBERED_LINE = re.compile(r"\s*(?:指标|目标)\s*[0-9０-９]+\s*")
 

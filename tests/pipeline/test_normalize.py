@@ -69,6 +69,10 @@ def test_flattened_goal_cell_drops_every_line_start_placeholder() -> None:
     assert clean_cell_text([cell]) == "引领区内科技创新企业的扶持、奖励 区内科技企业科技项目的研发扶持 智创城"
 
 
+def test_placeholders_between_texts_leave_one_space() -> None:
+    assert clean_cell_text(["目标1: 甲  目标2:  乙 ....."]) == "甲 乙"
+
+
 def test_real_text_that_merely_contains_numbers_or_dots_is_kept() -> None:
     assert clean_cell_text(["指标值达到95%"]) == "指标值达到95%"
     assert clean_cell_text(["2024年12月31日前"]) == "2024年12月31日前"
