@@ -48,6 +48,11 @@ class DocumentRow(Base):
     published_version: Mapped[int] = mapped_column(Integer, default=0)
     pipeline_version: Mapped[str | None] = mapped_column(String(64), default=None)
     model_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # "scan" | "digital", known once the file is loaded; decides which stages the document runs.
+    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    # When a stage task for it was last put on the queue: the reconciler re-enqueues an unfinished
+    # document that is on no queue and no worker once this is older than a grace period.
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class StageResultRow(Base):
@@ -60,6 +65,7 @@ class StageResultRow(Base):
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
     stage: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -77,6 +83,10 @@ class PublicationRow(Base):
     published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+# A document in one of these states needs nothing more from the pipeline.
+FINISHED_STATES = ("awaiting_review", "published", "failed")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout so several processes can share it."""
     if url.startswith("sqlite"):
@@ -89,3 +99,8 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create every table registered on ``Base`` that does not exist yet (idempotent)."""
+    Base.metadata.create_all(engine)
