@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None,
                                      validation_alias=AliasChoices("DATABASE_URL", "DECLSCAN_DATABASE_URL"))
     published_stream: str = "declscan:published"
+    watch_polling: bool = Field(default=False, description="poll the inbox instead of inotify: for NFS/SMB "
+                                "shares, where inotify misses files written by other hosts")
     ocr: OcrOptions = Field(default_factory=OcrOptions)
     limits: InputLimits = Field(default_factory=InputLimits)
     flag_threshold: float = 0.90
