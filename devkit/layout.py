@@ -25,7 +25,7 @@ Align = Literal["left", "center"]
 # Grid columns (fractions of the table width). The indicator table needs 8 columns; the annual
 # 三级 column is split in two so that the funding block can put its annual label/value boundary
 # there, as the seed forms do.
-COL_WIDTHS = (0.10, 0.08, 0.10, 0.18, 0.11, 0.10, 0.10, 0.12, 0.11)
+COL_WIDTHS = (0.09, 0.08, 0.10, 0.16, 0.12, 0.10, 0.09, 0.10, 0.16)
 N_COLS = len(COL_WIDTHS)
 LABEL, L1, IMPL_L2, IMPL_L3, IMPL_VAL, ANN_L2, ANN_L3, ANN_VAL = 0, 1, 2, 3, 4, 5, 6, 8
 FOOTER_GAP = "    "  # separates footer fragments printed on one line
