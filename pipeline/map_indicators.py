@@ -1,0 +1,150 @@
+"""The 绩效指标 block: one indicator per filled 三级指标 per column group (contract rule 5).
+
+The header row (一级指标 | 二级指标 三级指标 指标值 | 二级指标 三级指标 指标值) gives the x-range of every
+column; each later cell belongs to the column it overlaps most, so a block continued in the next
+page's table lines up by position. A merged or blank 一级/二级 cell takes the label above it. A
+三级 cell that is blank or only a placeholder makes no row; a blank 指标值 keeps the row with a null
+value. All 实施期 rows come first, then all 年度 rows, each in table order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from declscan.models.record import PERIODS, Indicator, Period
+from declscan.pipeline.map_sheet import Evidence, Mapped, Sheet, SheetCell, evidence_of
+from declscan.pipeline.normalize import clean_cell_text, parse_indicator_value
+
+# The header row's columns left to right, when all seven are printed.
+HEADER_ORDER: tuple[tuple[str, Period | None], ...] = (
+    ("level1", None),
+    ("level2", "implementation_period"), ("level3", "implementation_period"),
+    ("value", "implementation_period"),
+    ("level2", "annual"), ("level3", "annual"), ("value", "annual"),
+)
+MIN_HEADER_CELLS = 4
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # level1, level2, level3, value
+    period: Period | None  # None for 一级, which both groups share
+    x0: float
+    x1: float
+    score: float  # how well the header label matched
+
+
+@dataclass(frozen=True)
+class _Label:
+    text: str
+    evidence: Evidence
+
+
+def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
+    mapped: Mapped[list[Indicator]] = Mapped([])
+    start = next((b for b in range(sheet.n_bands) if _header_columns(sheet.starting(b))), None)
+    if start is None:
+        mapped.flag("/indicators", "label_not_found", "未找到绩效指标表头行（一级指标/二级指标/三级指标/指标值）")
+        return mapped
+    columns = _header_columns(sheet.starting(start))
+    rows: dict[Period, list[tuple[Indicator, dict[str, Evidence]]]] = {p: [] for p in PERIODS}
+    above: dict[tuple[str, Period | None], _Label] = {}
+    emitted: dict[Period, SheetCell] = {}
+    for band in range(start + 1, sheet.n_bands):
+        starting = sheet.starting(band)
+        if any(c.is_label("signoff", "project", "funding", "goals") for c in starting):
+            break
+        if repeated := _header_columns(starting):  # the header printed again on a new page
+            columns = repeated
+            continue
+        by_column = _cells_by_column(sheet.band(band), columns)
+        for column in columns:
+            if column.key in ("level1", "level2") and (cell := by_column.get(column)) is not None:
+                text = clean_cell_text(cell.lines)
+                if text is not None:
+                    above[column.key, column.period] = _Label(text, evidence_of([cell], column.score))
+        for period in PERIODS:
+            found = _indicator(period, by_column, above, emitted)
+            if found is not None:
+                rows[period].append(found)
+    for indicator, evidence in rows["implementation_period"] + rows["annual"]:
+        index = len(mapped.value)
+        mapped.value.append(indicator)
+        for field, item in evidence.items():
+            # a raw-only value (及时, 12月底前) is a complete reading under rule 4, not a failed parse
+            mapped.note(f"/indicators/{index}/{field}", item)
+        for level in ("level1", "level2"):
+            if not getattr(indicator, level):
+                mapped.flag(f"/indicators/{index}/{level}", "indicator_level_missing",
+                            "该指标上方未找到一级/二级指标名称")
+    return mapped
+
+
+def _indicator(period: Period, by_column: dict[Column, SheetCell],
+               above: dict[tuple[str, Period | None], _Label],
+               emitted: dict[Period, SheetCell]) -> tuple[Indicator, dict[str, Evidence]] | None:
+    """The group's indicator of one band, or None (blank or placeholder 三级, or a merged 三级 seen)."""
+    cells = {c.key: cell for c, cell in by_column.items() if c.period == period}
+    scores = {c.key: c.score for c in by_column if c.period == period}
+    level3_cell = cells.get("level3")
+    if level3_cell is None or emitted.get(period) is level3_cell:
+        return None
+    level3 = clean_cell_text(level3_cell.lines)
+    if level3 is None:
+        return None
+    emitted[period] = level3_cell
+    evidence = {"level3": evidence_of([level3_cell], scores["level3"])}
+    level1, level2 = above.get(("level1", None)), above.get(("level2", period))
+    for field, label in (("level1", level1), ("level2", level2)):
+        if label is not None:
+            evidence[field] = label.evidence
+    value_cell = cells.get("value")
+    raw = clean_cell_text(value_cell.lines) if value_cell is not None else None
+    if raw is not None and value_cell is not None:
+        evidence["value"] = evidence_of([value_cell], scores["value"])
+    indicator = Indicator(
+        period=period,
+        level1=level1.text if level1 else "",
+        level2=level2.text if level2 else "",
+        level3=level3,
+        value=parse_indicator_value(raw) if raw is not None else None,
+    )
+    return indicator, evidence
+
+
+def _header_columns(cells: list[SheetCell]) -> list[Column]:
+    """The columns a header row defines, or [] when ``cells`` are no 绩效指标 header row."""
+    heads = sorted((c for c in cells if c.is_label("indicator_column")), key=lambda c: c.x0)
+    if len(heads) < MIN_HEADER_CELLS:
+        return []
+    # All seven printed: read them by position, since a slip can turn 一级 into 二级 (one character
+    # apart) but cannot change their order.
+    keys = list(HEADER_ORDER) if len(heads) == len(HEADER_ORDER) else _keys_by_label(heads)
+    return [Column(key, period, h.x0, h.x1, h.label.score if h.label else 0.0)
+            for (key, period), h in zip(keys, heads, strict=True) if key]
+
+
+def _keys_by_label(heads: list[SheetCell]) -> list[tuple[str, Period | None]]:
+    """Header keys from the labels themselves: the first 二级/三级/指标值 is 实施期, the second 年度."""
+    seen: dict[str, int] = {}
+    keys: list[tuple[str, Period | None]] = []
+    for head in heads:
+        key = head.label.key if head.label else ""
+        count = seen.get(key, 0)
+        seen[key] = count + 1
+        if key == "level1":
+            keys.append((key, None) if count == 0 else ("", None))
+        else:
+            keys.append((key, PERIODS[count]) if count < len(PERIODS) else ("", None))
+    return keys
+
+
+def _cells_by_column(cells: list[SheetCell], columns: list[Column]) -> dict[Column, SheetCell]:
+    """Each column's cell in a band: the cell that overlaps the column's x-range most."""
+    found: dict[Column, tuple[float, SheetCell]] = {}
+    for cell in cells:
+        overlaps = [(min(cell.x1, c.x1) - max(cell.x0, c.x0), c) for c in columns]
+        overlap, column = max(overlaps, key=lambda pair: pair[0])
+        if overlap > 0 and overlap > found.get(column, (0.0, cell))[0]:
+            found[column] = (overlap, cell)
+    return {column: cell for column, (_, cell) in found.items()}
