@@ -57,6 +57,18 @@ def _issue(pointer: str, code: str, message: str) -> Issue:
     return Issue(pointer=pointer, code=VALIDATION_PREFIX + code, message=message)
 
 
+def _dec(value: int | float) -> Decimal:
+    return Decimal(str(value))
+
+
+def _yuan(value: int | float | None) -> Decimal | None:
+    """An amount as an exact decimal; None when blank, unparsed or not finite (never compared)."""
+    if value is None:
+        return None
+    decimal = _dec(value)
+    return decimal if decimal.is_finite() else None
+
+
 def _money(yuan: Decimal | int | float) -> str:
     value = yuan if isinstance(yuan, Decimal) else _dec(yuan)
     return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
@@ -102,24 +114,18 @@ def _required(d: Declaration, rules: FormRules) -> Iterator[Issue]:
 
 # --- funding ------------------------------------------------------------------------------------
 
-def _amount_cells(d: Declaration) -> Iterator[tuple[str, str, Amount]]:
-    for period in PERIODS:
-        block = getattr(d.funding, period)
-        for key in FUNDING_KEYS:
-            amount = getattr(block, key)
-            if amount is not None:
-                yield period, key, amount
-
-
 def _amounts(d: Declaration) -> Iterator[Issue]:
     """Cells with text that is not an amount, and a ``yuan`` that rule 3 does not give for ``raw``."""
-    for period, key, amount in _amount_cells(d):
-        pointer, name = f"/funding/{period}/{key}", _field_name(f"/funding/{period}/{key}")
+    for period, key in ((period, key) for period in PERIODS for key in FUNDING_KEYS):
+        amount, pointer = getattr(getattr(d.funding, period), key), f"/funding/{period}/{key}"
+        if amount is None:
+            continue
+        name = _field_name(pointer)
         expected = parse_amount(amount.raw, d.funding.unit).yuan
-        if amount.yuan is None:
+        if _yuan(amount.yuan) is None:
             why = "" if d.funding.unit else "（未识别出表头的金额单位）"
             yield _issue(pointer, "amount_unparsed", f"{name}“{amount.raw}”不是可识别的金额{why}")
-        elif expected is not None and _dec(expected) != _dec(amount.yuan):
+        elif expected is not None and _dec(expected) != _yuan(amount.yuan):
             yield _issue(pointer, "amount_inconsistent",
                          f"{name}“{amount.raw}”应计为 {_money(expected)} 元，记录为 {_money(amount.yuan)} 元")
 
@@ -132,31 +138,27 @@ def _source_parts(d: Declaration, period: str) -> list[tuple[str, Amount]]:
     return [(key, amount) for key, amount in by_level if amount is not None]
 
 
-def _dec(value: int | float) -> Decimal:
-    return Decimal(str(value))
-
-
 def _funding_sums(d: Declaration, rules: FormRules) -> Iterator[Issue]:
     """Each period's sources add up to its total; skipped where a part did not parse (flagged)."""
     for period in PERIODS:
         parts = _source_parts(d, period)
-        if not parts or any(amount.yuan is None for _, amount in parts):
+        values = [(key, _yuan(amount.yuan)) for key, amount in parts]
+        if not values or any(yuan is None for _, yuan in values):
             continue
-        summed = sum(_dec(amount.yuan or 0) for _, amount in parts)
-        listing = " + ".join(f"{FUNDING_NAMES[key]} {_money(amount.yuan or 0)}" for key, amount in parts)
+        summed = sum(yuan or 0 for _, yuan in values)
+        listing = " + ".join(f"{FUNDING_NAMES[key]} {_money(yuan or 0)}" for key, yuan in values)
         sources = f"{PERIOD_NAMES[period]}资金来源合计 {_money(summed)} 元（{listing}）"
         total, pointer = getattr(d.funding, period).total, f"/funding/{period}/total"
+        total_yuan = _yuan(total.yuan) if total else None
         if total is None and summed:
             yield _issue(pointer, "funding_total_blank", f"资金总额为空，但{sources}")
-        elif total is not None and total.yuan is not None \
-                and abs(summed - _dec(total.yuan)) > _dec(rules.funding.sum_tolerance_yuan):
-            yield _issue(pointer, "funding_sum_mismatch", f"{sources}与资金总额 {_money(total.yuan)} 元 不符")
+        elif total_yuan is not None and abs(summed - total_yuan) > _dec(rules.funding.sum_tolerance_yuan):
+            yield _issue(pointer, "funding_sum_mismatch", f"{sources}与资金总额 {_money(total_yuan)} 元 不符")
 
 
 def _positive(amount: Amount | None) -> Decimal | None:
-    if amount is None or amount.yuan is None or amount.yuan <= 0:
-        return None
-    return _dec(amount.yuan)
+    yuan = _yuan(amount.yuan) if amount else None
+    return yuan if yuan is not None and yuan > 0 else None
 
 
 def _period_pairs(d: Declaration) -> Iterator[tuple[str, Amount, Amount, Decimal, Decimal]]:
@@ -182,12 +184,12 @@ def _unit_mismatches(d: Declaration, rules: FormRules) -> Iterator[Issue]:
             continue
         cells = {"implementation_period": a, "annual": b}
         bare = [period for period, amount in cells.items() if not _has_unit(amount.raw)]
+        yuan = {"implementation_period": ya, "annual": yb}
         for period in bare if len(bare) == 1 else PERIODS:
-            (other, other_amount), = ((p, x) for p, x in cells.items() if p != period)
-            amount, pointer = cells[period], f"/funding/{period}/{key}"
+            other, pointer = PERIODS[1 - PERIODS.index(period)], f"/funding/{period}/{key}"
             yield _issue(pointer, "funding_unit_mismatch",
-                         f"{_field_name(pointer)}“{amount.raw}”计为 {_money(amount.yuan or 0)} 元，"
-                         f"与{PERIOD_NAMES[other]}“{other_amount.raw}”（{_money(other_amount.yuan or 0)} 元）"
+                         f"{_field_name(pointer)}“{cells[period].raw}”计为 {_money(yuan[period])} 元，"
+                         f"与{PERIOD_NAMES[other]}“{cells[other].raw}”（{_money(yuan[other])} 元）"
                          f"相差 {_money(ratio)} 倍，金额单位可能漏写或写错")
 
 
@@ -217,9 +219,10 @@ def _label_in(label: str, names: Sequence[str], suffix: str) -> bool:
 
 
 def _value_yuan(value: IndicatorValue | None) -> Decimal | None:
-    if value is None or value.number is None or value.unit not in YUAN_PER_UNIT:
+    if value is None or value.unit not in YUAN_PER_UNIT:
         return None
-    return Decimal(str(value.number)) * YUAN_PER_UNIT[value.unit]
+    number = _yuan(value.number)
+    return None if number is None else number * YUAN_PER_UNIT[value.unit]
 
 
 def _costs(d: Declaration, rules: FormRules) -> Iterator[Issue]:
@@ -294,10 +297,10 @@ def _phone(d: Declaration, rules: FormRules) -> Iterator[Issue]:
     phone = d.signoff.phone
     if not phone or not phone.strip():
         return
-    text = unicodedata.normalize("NFKC", phone).strip()
+    text, separators = unicodedata.normalize("NFKC", phone), rules.phone.separators
     # Spaces may sit inside one number (0354 1234567) or between two (3366685 3368860).
-    for reading in (re.sub(r"\s+", "", text), re.sub(r"\s+", "/", text)):
-        numbers = [n for n in re.split(rules.phone.separators, reading) if n]
+    for reading, split in ((re.sub(r"\s+", "", text), separators), (text, rf"{separators}|\s+")):
+        numbers = [n for n in re.split(split, reading) if n]
         if numbers and all(any(re.fullmatch(p, n) for p in rules.phone.patterns) for n in numbers):
             return
     yield _issue("/signoff/phone", "phone_malformed",

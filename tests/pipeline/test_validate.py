@@ -97,6 +97,14 @@ def test_text_in_a_funding_cell_is_flagged_and_not_summed(ground_truth: dict[str
     assert _found(ground_truth["form-02"], edits) == {("/funding/annual/municipal", "amount_unparsed")}
 
 
+def test_non_finite_numbers_are_flagged_not_raised(ground_truth: dict[str, GroundTruth]) -> None:
+    truth = ground_truth["form-02"]
+    nan_total = {"/funding/annual/total": {"raw": "15000万元", "yuan": float("nan")}}
+    assert _found(truth, nan_total) == {("/funding/annual/total", "amount_unparsed")}
+    inf_cost = {"raw": "15000万元", "operator": "=", "number": float("inf"), "unit": "万元"}
+    assert _found(truth, {"/indicators/12/value": inf_cost}) == set()
+
+
 def test_yuan_disagreeing_with_raw_is_flagged(ground_truth: dict[str, GroundTruth]) -> None:
     edits = {"/funding/annual/central": {"raw": "0", "yuan": 5}}
     found = _found(ground_truth["form-02"], edits)
