@@ -7,6 +7,7 @@ match score (1.0 for an exact match) feeds the field's confidence.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +23,7 @@ LabelKind = Literal[
 ]
 
 _Aliases = tuple[str, ...]
+_PARENTHESIZED = re.compile(r"\(([^()]*)\)")  # after NFKC, which folds （） into ()
 
 
 class _Labels(BaseModel):
@@ -107,10 +109,20 @@ class FormLabels(_Labels):
         return LabelMatch(kind=best[2].kind, key=best[2].key, score=round(best[1], 4))
 
     def funding_unit(self, header_text: str) -> str | None:
-        """The unit printed in the 项目资金 header cell (the longest unit found), or None."""
-        norm = normalize_label(header_text)
-        found = [unit for unit in self.funding.units if normalize_label(unit) in norm]
-        return max(found, key=len) if found else None
+        """The unit printed in the 项目资金 header cell, or None when it cannot be read for sure.
+
+        Only an exact unit counts: in parentheses (``项目资金（万元）``), or right after an exact
+        header label when the parentheses are lost. A slip in the unit itself (``（力元）``) gives None
+        rather than a guess, because a wrong unit silently scales every bare amount.
+        """
+        text = unicodedata.normalize("NFKC", header_text)
+        units = {normalize_label(unit): unit for unit in self.funding.units}
+        if inner := _PARENTHESIZED.search(text):
+            return units.get(normalize_label(inner.group(1)))
+        norm = normalize_label(text)
+        headers = {normalize_label(alias) for alias in self.funding.header}
+        found = [unit for key, unit in units.items() if norm.endswith(key) and norm[: -len(key)] in headers]
+        return max(found, key=len, default=None)
 
     def _aliases(self) -> list[tuple[LabelKind, str, str]]:
         entries: list[tuple[LabelKind, str, str]] = []

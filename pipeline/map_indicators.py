@@ -44,7 +44,7 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
     mapped: Mapped[list[Indicator]] = Mapped([])
     start = next((b for b in range(sheet.n_bands) if _header_columns(sheet.starting(b))), None)
     if start is None:
-        mapped.flag("/indicators", "label_not_found", "未找到绩效指标表头行（一级指标/二级指标/三级指标/指标值）")
+        mapped.flag("/indicators", "label_not_found", "未找到绩效指标表头行（一级/二级/三级指标、指标值）")
         return mapped
     columns = _header_columns(sheet.starting(start))
     rows: dict[Period, list[tuple[Indicator, dict[str, Evidence]]]] = {p: [] for p in PERIODS}
