@@ -26,7 +26,7 @@ from declscan.pipeline.corrections import (
     remove_indicator,
 )
 from declscan.review.accounts import Principal
-from declscan.review.claims import claim
+from declscan.review.claims import claim, release
 from declscan.review.fields import display_value, read_pointer
 from declscan.review.tables import AuditRow
 from declscan.workers.db import DocumentRow
@@ -207,3 +207,25 @@ def _union(existing: list[str] | None, more: Iterable[str]) -> list[str]:
 def _renumbered(pointers: list[str] | None, removed: int) -> list[str]:
     moved = (pointer_after_removal(p, removed) for p in pointers or ())
     return list(dict.fromkeys(p for p in moved if p is not None))
+
+
+class PublishRefused(Exception):
+    """The publisher would not publish (it re-checks the flags itself)."""
+
+
+def approve(session: Session, row: DocumentRow, who: Principal, ctx: ReviewContext,
+            publish: Callable[[str], int | None]) -> int:
+    """Approve and publish; returns the published version. Raises Unconfirmed, ClaimHeld,
+    NotReviewable or PublishRefused. Commits: the publisher reads the row in its own session."""
+    check_approvable(session, row, who, ctx)
+    session.commit()
+    version = publish(row.id)
+    session.refresh(row)
+    if version is None:
+        audit(session, row, who, "publish_refused", "the publisher refused: " + ", ".join(open_flags(row)))
+        session.commit()
+        raise PublishRefused(open_flags(row))
+    audit(session, row, who, "published", f"version {version}")
+    release(session, row.id, who.name)
+    session.commit()
+    return version

@@ -125,7 +125,7 @@ def field_views(doc: FormDocument, *, flagged: list[str], confirmed: list[str],
         flags = [p for p in flagged if field_pointer(p) == pointer]
         views.append(FieldView(
             pointer=pointer, label=label_of(pointer), value=value, kind=kind, derived=derived,
-            provenance=_evidence(doc.provenance, pointer), issues=issues_by_field.get(pointer, []),
+            provenance=evidence_of(doc.provenance, pointer), issues=issues_by_field.get(pointer, []),
             flag_pointers=flags, status=_status(flags, confirmed, corrected, pointer, issues_by_field),
         ))
     return views
@@ -142,8 +142,9 @@ def _status(flags: list[str], confirmed: list[str], corrected: list[str], pointe
     return "open"
 
 
-def _evidence(provenance: dict[str, Provenance], pointer: str) -> Provenance | None:
+def evidence_of(provenance: dict[str, Provenance], pointer: str) -> Provenance | None:
     """The field's own provenance, else that of a leaf below it that came from the page."""
+    pointer = field_pointer(pointer)
     own = provenance.get(pointer)
     if own is not None:
         return own
