@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from declscan.workers.celery_app import QUEUE, Runtime, app, enqueue
 from declscan.workers.db import FINISHED_STATES, DocumentRow, as_utc, utcnow
+from declscan.workers.publisher import redrive_unstreamed
 from declscan.workers.tasks import first_missing_stage
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def reconcile_once(rt: Runtime, *, grace: dt.timedelta = GRACE) -> list[str]:
 def run_reconciler(rt: Runtime, stop: threading.Event, *, interval: float = 30.0, **kwargs: Any) -> None:
     """Reconcile now and every ``interval`` seconds until ``stop`` is set; outages are logged, not fatal.
 
+    Each pass also finishes publications a crash interrupted (outbox file, stream entry).
     Several reconcilers (one per machine) take turns through a Redis lock, so a pass is never
     doubled; a duplicate would be harmless anyway.
     """
@@ -100,6 +102,8 @@ def run_reconciler(rt: Runtime, stop: threading.Event, *, interval: float = 30.0
                 requeued = reconcile_once(rt, **kwargs)
                 if requeued:
                     log.info("reconciler re-enqueued %d document(s)", len(requeued))
+                # Publications a crash cut between the database claim and the outbox/stream.
+                redrive_unstreamed(sessions=rt.sessions, settings=rt.settings, redis_client=rt.redis)
         except Exception as exc:  # the loop must outlive Redis and database outages
             log.warning("reconcile pass failed (%s: %s); next in %.0f s", type(exc).__name__, exc, interval)
         stop.wait(interval)

@@ -127,10 +127,15 @@ def _route(rt: Runtime, row: DocumentRow, doc: FormDocument | None) -> StageOutp
         log.info("%d field(s) flagged: awaiting review", len(doc.flagged))
         return StageOutput(payload={"route": "review", "flagged": doc.flagged},
                            row={"state": "awaiting_review"})
-    published = publish_document(sessions=rt.sessions, settings=rt.settings, redis_client=rt.redis,
-                                 document_id=row.id)
-    log.info("nothing flagged: published (version %s)", published or "already out")
-    return StageOutput(payload={"route": "publish", "version": published}, row={"state": "published"})
+    version = publish_document(sessions=rt.sessions, settings=rt.settings, redis_client=rt.redis,
+                               document_id=row.id)
+    if version is None:  # already out (a redelivered route), or the publisher refused: it logged why
+        with rt.sessions() as session:
+            version = session.get_one(DocumentRow, row.id).published_version or None
+        if version is None:
+            raise RuntimeError("the publisher refused the document (its log line says why)")
+    log.info("nothing flagged: published version %d", version)
+    return StageOutput(payload={"route": "publish", "version": version}, row={"state": "published"})
 
 
 STAGES: dict[str, Callable[[Runtime, DocumentRow, FormDocument | None], StageOutput]] = {
@@ -227,14 +232,14 @@ def _quarantine(rt: Runtime, document_id: str, exc: InputError) -> None:
     with rt.sessions() as session:
         row = session.get_one(DocumentRow, document_id)
         filename, stored = row.filename, Path(row.stored_path)
-    reason = f"{filename}: {exc.reason}"
-    staging = rt.settings.data_dir / "tmp" / document_id
-    staging.mkdir(parents=True, exist_ok=True)
-    copy = staging / Path(filename).name
-    shutil.copyfile(stored, copy)
-    quarantine(copy, settings=rt.settings, reason=exc.reason)
-    shutil.rmtree(staging, ignore_errors=True)
-    mark_failed(rt, document_id, reason)
+    if stored.is_file():
+        staging = rt.settings.data_dir / "tmp" / document_id
+        staging.mkdir(parents=True, exist_ok=True)
+        copy = staging / Path(filename).name
+        shutil.copyfile(stored, copy)
+        quarantine(copy, settings=rt.settings, reason=exc.reason)
+        shutil.rmtree(staging, ignore_errors=True)
+    mark_failed(rt, document_id, f"{filename}: {exc.reason}")
 
 
 class StageTask(Task):
