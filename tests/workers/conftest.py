@@ -25,14 +25,20 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "var", published_stream=f"declscan:test:{uuid.uuid4().hex[:8]}")
 
 
+@pytest.fixture
+def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker]:
+    """A SQLite database file with every table."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    create_tables(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker]:
+def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker]:
     """A database with every table: a SQLite file, or a throwaway schema on the local PostgreSQL."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-        create_tables(engine)
-        yield make_sessionmaker(engine)
-        engine.dispose()
+        yield request.getfixturevalue("sqlite_sessions")
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -48,16 +47,6 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 def document_ids(sessions: sessionmaker) -> list[str]:
     with sessions() as session:
         return list(session.scalars(select(DocumentRow.id)))
-
-
-@pytest.fixture
-def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker]:
-    from declscan.workers.db import create_tables, make_engine, make_sessionmaker
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'watch.db'}")
-    create_tables(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.mark.parametrize("name", ["x.pdf.part", "x.pdf.PART", ".x.pdf", "~$x.pdf", "x.pdf.crdownload",

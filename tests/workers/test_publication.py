@@ -89,8 +89,10 @@ def test_publish_writes_one_file_one_stream_entry_one_row(
         assert (row.published_version, row.state) == (1, "published")
 
 
-def test_refused_while_a_flag_is_unconfirmed_then_published_once_confirmed(
-    settings: Settings, sessions: sessionmaker, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("resolution", ["confirmed", "corrected"])
+def test_refused_while_a_flag_is_unresolved_then_published_once_resolved(
+    settings: Settings, sessions: sessionmaker, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture,
+    resolution: str,
 ) -> None:
     add_document(sessions, form_document("甲", flag="/project/name"))
 
@@ -99,7 +101,9 @@ def test_refused_while_a_flag_is_unconfirmed_then_published_once_confirmed(
     assert not settings.outbox.exists()
     assert publications(sessions) == [] and stream(redis_client, settings) == []
 
-    edit_document(sessions, DOC_ID, confirmed=["/project/name"], reviewed_by=["李"])
+    edit_document(sessions, DOC_ID, confirmed=[], corrected=[], reviewed_by=["李"])
+    assert publish(sessions, settings, redis_client) is None
+    edit_document(sessions, DOC_ID, **{resolution: ["/project/name"]})
     assert publish(sessions, settings, redis_client) == 1
     record = json.loads((settings.outbox / f"{DOC_ID}-v1.json").read_text(encoding="utf-8"))
     assert record["review"]["flagged"] == ["/project/name"], "the published record still lists the flag"
