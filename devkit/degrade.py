@@ -217,9 +217,9 @@ def _scrawl_signature(page: Image.Image, rng: np.random.Generator, anchor: BBox 
     else:
         x, y = anchor.x1 + 30 * scale, anchor.center[1]
     base, points, heading = y, [], rng.uniform(-0.5, 0.5)
-    for _ in range(20):
-        heading += rng.normal(0, 0.6)
-        x += 6 * scale * (1.2 + math.cos(heading))
+    for _ in range(32):
+        heading += rng.normal(0, 1.1)
+        x += 4 * scale * (1.1 + math.cos(heading))
         # keep the scrawl within about a line's height of the signature line
         y = base + float(np.clip(y - base + 9 * scale * math.sin(heading), -28 * scale, 28 * scale))
         points.append((x, y))

@@ -327,12 +327,13 @@ def _pair_indicator_rows(indicators: list[Indicator], *, template_rows: bool) ->
 def _with_template_rows(paired: list) -> list:
     """Adds the template's empty rows for standard 二级 labels the truth lacks (no indicator results)."""
     for level1, standard in STANDARD_LEVEL2.items():
-        positions = [i for i, ((l1, _), _, _) in enumerate(paired) if l1 == level1]
-        if not positions:
-            continue
-        present = {paired[i][0][1] for i in positions}
-        missing = [((level1, level2), [], []) for level2 in standard if level2 not in present]
-        paired[positions[-1] + 1:positions[-1] + 1] = missing
+        for rank, level2 in enumerate(standard):
+            positions = [i for i, ((l1, _), _, _) in enumerate(paired) if l1 == level1]
+            if not positions or any(paired[i][0][1] == level2 for i in positions):
+                continue
+            # before the first run of a later standard 二级, else at the end of the 一级 block
+            later = [i for i in positions if paired[i][0][1] in standard[rank + 1:]]
+            paired.insert(later[0] if later else positions[-1] + 1, ((level1, level2), [], []))
     return paired
 
 
