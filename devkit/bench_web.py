@@ -23,7 +23,7 @@ from PIL import Image
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from declscan.devkit.draw import paginate, render_page
+from declscan.devkit.draw import PageLayout, paginate, render_page
 from declscan.devkit.fixtures import load_ground_truth
 from declscan.devkit.layout import layout_form
 from declscan.models.document import FormDocument, Issue, PageInfo
@@ -34,6 +34,7 @@ from declscan.workers.store import DocumentStore
 SEED_CONFIDENCE = 0.97
 FLAGGED_CONFIDENCE = 0.42
 TARGET_P95_MS = 300.0
+_PRINTED: dict[tuple[str, int], tuple[list[PageLayout], list[Image.Image]]] = {}
 
 
 def document_id_for(name: str) -> str:
@@ -48,8 +49,7 @@ def review_document(
     """The form as printed (page images) and as "extracted": ``extracted`` overrides leaf values of
     the declaration (``{"/project/name": "misread"}``) to stand for OCR errors; every pointer in
     ``flags`` gets low confidence and an issue with that message."""
-    pages = paginate(layout_form(truth), dpi=dpi)
-    images = [render_page(page) for page in pages]
+    pages, images = _printed(truth, dpi)
     provenance: dict[str, Provenance] = {}
     for page in pages:
         placed = [(cell.cell.pointer, cell.bbox) for cell in page.cells]
@@ -77,6 +77,15 @@ def review_document(
         issues=issues,
     )
     return doc, images
+
+
+def _printed(truth: GroundTruth, dpi: int) -> tuple[list[PageLayout], list[Image.Image]]:
+    """Page geometry and clean images of a form; cached, as laying out a form measures every glyph."""
+    key = (truth.model_dump_json(), dpi)
+    if key not in _PRINTED:
+        pages = paginate(layout_form(truth), dpi=dpi)
+        _PRINTED[key] = (pages, [render_page(page) for page in pages])
+    return _PRINTED[key]
 
 
 def seed_document(session: Session, store: DocumentStore, doc: FormDocument, images: Sequence[Image.Image],

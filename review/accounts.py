@@ -16,7 +16,8 @@ from declscan.workers.db import utcnow
 log = logging.getLogger(__name__)
 
 # Failures allowed before a pair (user, address) must wait; the wait doubles per further failure.
-FREE_FAILURES = 3
+FREE_FAILURES = 2
+FIRST_LOCK_SECONDS = 5
 MAX_LOCK = dt.timedelta(minutes=15)
 
 
@@ -113,9 +114,9 @@ def login(session: Session, name: str, password: str, address: str) -> LoginResu
         session.add(attempt)
     attempt.failures += 1
     attempt.last_failure_at = now
-    over = attempt.failures - FREE_FAILURES
+    over = attempt.failures - FREE_FAILURES - 1
     if over >= 0:
-        lock = min(dt.timedelta(seconds=2**over), MAX_LOCK)
+        lock = min(dt.timedelta(seconds=FIRST_LOCK_SECONDS * 2**over), MAX_LOCK)
         attempt.locked_until = now + lock
         log.warning("login for %r from %s failed %d times: locked %ss", name, address,
                     attempt.failures, int(lock.total_seconds()))

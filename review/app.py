@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import redis
 from fastapi import FastAPI, Request
@@ -50,8 +51,10 @@ def create_app(settings: Settings, *, sessions: sessionmaker | None = None,
         sessions = make_sessionmaker(make_engine(settings.db_url))
     create_review_tables(sessions.kw["bind"])
     redis_client = redis_client or redis.Redis.from_url(settings.redis_url)
-    app = FastAPI(title="declscan review", version="1", docs_url="/docs",
-                  description="Review flagged declaration fields and publish records.")
+    # The API docs need a login like every other page: served by routes_pages, not FastAPI's defaults.
+    app = FastAPI(title="declscan review", version="1", docs_url=None, redoc_url=None, openapi_url=None,
+                  description="Review flagged declaration fields and publish records. Authenticate with "
+                              "`Authorization: Bearer <token>` or a session cookie + `X-CSRF-Token` header.")
     app.state.review = AppState(
         settings=settings,
         sessions=sessions,
@@ -71,7 +74,7 @@ def create_app(settings: Settings, *, sessions: sessionmaker | None = None,
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(request.url_for("login_page").include_query_params(next=target), 303)
+        return RedirectResponse("/login?" + urlencode({"next": target}), 303)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

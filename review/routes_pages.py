@@ -10,16 +10,18 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import URL
 
 from declscan.models.record import Indicator, IndicatorValue
 from declscan.pipeline.corrections import CorrectionError
 from declscan.review import actions
 from declscan.review.accounts import login
 from declscan.review.claims import ClaimHeld, claim, live_claim
-from declscan.review.deps import DB, CsrfChecked, PageUser, State, document_row, session_data
+from declscan.review.deps import DB, ApiUser, CsrfChecked, PageUser, State, document_row, session_data
 from declscan.review.page_context import document_context
 from declscan.review.queue import STATE_LABELS, STATES, BadCursor, list_documents
 from declscan.review.security import (
@@ -37,7 +39,17 @@ LOGIN_CSRF_COOKIE = "declscan_login_csrf"
 
 @router.get("/", name="home")
 def home(request: Request) -> RedirectResponse:
-    return RedirectResponse(request.url_for("queue_page"), 303)
+    return RedirectResponse(_relative(request.url_for("queue_page")), 303)
+
+
+@router.get("/openapi.json", name="openapi")
+def openapi(request: Request, who: ApiUser) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", name="api_docs")
+def api_docs(request: Request, who: PageUser) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url=str(request.url_for("openapi")), title="declscan review API")
 
 
 @router.get("/login", name="login_page", response_class=HTMLResponse)
@@ -73,7 +85,7 @@ def logout(request: Request, session: DB, who: PageUser) -> RedirectResponse:
     if user is not None:
         user.session_epoch += 1  # every session cookie of this user stops working, not just this one
         session.commit()
-    response = RedirectResponse(request.url_for("login_page"), 303)
+    response = RedirectResponse(_relative(request.url_for("login_page")), 303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -158,7 +170,7 @@ def take_over(request: Request, document_id: str, session: DB, who: PageUser, st
     if holder and holder.user_name != who.name:
         actions.audit(session, row, who, "take_over", f"from {holder.user_name}")
     session.commit()
-    return RedirectResponse(request.url_for("document_page", document_id=row.id), 303)
+    return RedirectResponse(_relative(request.url_for("document_page", document_id=row.id)), 303)
 
 
 @router.post("/documents/{document_id}/approve", dependencies=[CsrfChecked])
@@ -174,7 +186,7 @@ def approve(request: Request, document_id: str, session: DB, who: PageUser, stat
         session.rollback()
         return _render(request, session, row, who, state, status=409, error=_message(exc))
     target = request.url_for("queue_page").include_query_params(published=row.id)
-    return RedirectResponse(target, 303)
+    return RedirectResponse(_relative(target), 303)
 
 
 def _act(request: Request, session: DB, row: actions.DocumentRow, who: PageUser, state: State,
@@ -188,7 +200,7 @@ def _act(request: Request, session: DB, row: actions.DocumentRow, who: PageUser,
         status = 422 if isinstance(exc, CorrectionError) else 409
         return _render(request, session, row, who, state, status=status, error=_message(exc), focus=pointer)
     target = request.url_for("document_page", document_id=row.id).include_query_params(after=pointer)
-    return RedirectResponse(target, 303)
+    return RedirectResponse(_relative(target), 303)
 
 
 def _render(request: Request, session: DB, row: actions.DocumentRow, who: PageUser, state: State, *,
@@ -222,6 +234,11 @@ def _login_form(request: Request, state: State, *, next_url: str, error: str | N
 def _csrf(request: Request) -> str:
     data = session_data(request)
     return data.csrf if data else ""
+
+
+def _relative(url: URL) -> str:
+    """Path and query only: redirects stay right behind a proxy that rewrites the host."""
+    return url.path + (f"?{url.query}" if url.query else "")
 
 
 def _local(url: str) -> str:

@@ -75,8 +75,8 @@ class AuditRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     pointer: Mapped[str | None] = mapped_column(String(256), default=None)
-    old: Mapped[Any] = mapped_column(JSON, default=None)
-    new: Mapped[Any] = mapped_column(JSON, default=None)
+    old: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
+    new: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
 
 
