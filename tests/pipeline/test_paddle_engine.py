@@ -1,0 +1,148 @@
+"""The PaddleOCR engine: pinned model files, a real OCR run, the self-check, one load per process."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from declscan.config.options import OcrOptions
+from declscan.pipeline.ocr import parse_paddle_result
+from declscan.pipeline.paddle_engine import (
+    ModelIntegrityError,
+    PaddleOcrEngine,
+    default_model_dir,
+    get_engine,
+    model_files,
+    verify_model,
+)
+from declscan.pipeline.selfcheck import SelfCheckError, self_check
+
+
+def cjk_font() -> str:
+    return subprocess.run(["fc-match", "-f", "%{file}", "WenQuanYi Zen Hei"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def rendered_line(text: str, size: int = 30) -> np.ndarray:
+    font = ImageFont.truetype(cjk_font(), size)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("RGB", (right - left + 60, bottom - top + 40), "white")
+    ImageDraw.Draw(image).text((30 - left, 20 - top), text, font=font, fill="black")
+    return np.asarray(image)[:, :, ::-1].copy()
+
+
+def corrupted_copy(tmp_path: Path, name: str, file: str) -> Path:
+    copy = tmp_path / name
+    shutil.copytree(default_model_dir(name), copy)
+    data = bytearray((copy / file).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (copy / file).write_bytes(bytes(data))
+    return copy
+
+
+# --- pins: no model is loaded, these fail before PaddleOCR is imported -----------------------
+
+
+def test_the_shipped_models_match_their_pins() -> None:
+    for role in ("det", "rec"):
+        model = model_files(OcrOptions(), role)
+        digests = verify_model(model)
+        assert set(digests) >= {"inference.pdiparams", "inference.json", "inference.yml"}
+
+
+def test_a_flipped_byte_in_the_weights_fails_the_checksum(tmp_path: Path) -> None:
+    copy = corrupted_copy(tmp_path, "PP-OCRv5_mobile_det", "inference.pdiparams")
+    with pytest.raises(ModelIntegrityError, match=r"det model PP-OCRv5_mobile_det: .*inference.pdiparams "
+                                                  r"has sha256 [0-9a-f]{64}, pinned afa1820c") as err:
+        PaddleOcrEngine(OcrOptions(det_model_dir=copy))
+    assert "\n" not in str(err.value)
+
+
+def test_a_changed_character_dictionary_fails_the_checksum(tmp_path: Path) -> None:
+    copy = corrupted_copy(tmp_path, "PP-OCRv5_mobile_rec", "inference.yml")
+    with pytest.raises(ModelIntegrityError, match=r"rec model PP-OCRv5_mobile_rec: .*inference\.yml"):
+        PaddleOcrEngine(OcrOptions(rec_model_dir=copy))
+
+
+def test_a_missing_model_file_is_named(tmp_path: Path) -> None:
+    copy = tmp_path / "det"
+    shutil.copytree(default_model_dir("PP-OCRv5_mobile_det"), copy)
+    (copy / "inference.json").unlink()
+    with pytest.raises(ModelIntegrityError, match=r"inference.json is missing"):
+        PaddleOcrEngine(OcrOptions(det_model_dir=copy))
+
+
+def test_an_unpinned_custom_model_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "custom"
+    shutil.copytree(default_model_dir("PP-OCRv5_mobile_det"), copy)
+    options = OcrOptions(det_model_name="my_det", det_model_dir=copy, det_sha256="ab" * 32)
+    with pytest.raises(ModelIntegrityError, match=r"no sha256 pinned for inference\.json, inference\.yml"):
+        PaddleOcrEngine(options)
+
+
+def test_a_custom_model_carries_its_own_pins(tmp_path: Path) -> None:
+    copy = corrupted_copy(tmp_path, "PP-OCRv5_mobile_det", "inference.yml")
+    pins = verify_model(model_files(OcrOptions(), "det")) | {"inference.yml": "0" * 64}
+    options = OcrOptions(det_model_name="my_det", det_model_dir=copy, det_pins=pins)
+    with pytest.raises(ModelIntegrityError, match=r"inference\.yml has sha256"):
+        verify_model(model_files(options, "det"))
+
+
+# --- the real engine ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine() -> PaddleOcrEngine:
+    return get_engine(OcrOptions())
+
+
+@pytest.mark.ocr
+def test_the_engine_loads_once_per_process(engine: PaddleOcrEngine) -> None:
+    assert get_engine(OcrOptions()) is engine
+    assert get_engine(OcrOptions(cpu_threads=2)) is engine
+
+
+@pytest.mark.ocr
+def test_a_rendered_line_is_read(engine: PaddleOcrEngine) -> None:
+    lines = parse_paddle_result(engine.recognize(rendered_line("年度资金总额：11350万元")), page=1)
+    assert [line.text for line in lines] == ["年度资金总额：11350万元"]
+    assert lines[0].confidence > 0.9
+    assert lines[0].bbox.x0 >= 20 and lines[0].bbox.x1 <= 30 + 30 * 13
+
+
+@pytest.mark.ocr
+def test_versions_name_the_models_and_their_checksums(engine: PaddleOcrEngine) -> None:
+    versions = engine.versions()
+    assert versions["det_model"] == "PP-OCRv5_mobile_det"
+    assert versions["rec_sha256"].startswith("2460da90")
+    assert versions["engine"].startswith("paddleocr 3.")
+
+
+@pytest.mark.ocr
+def test_the_self_check_passes_on_the_real_engine(engine: PaddleOcrEngine) -> None:
+    self_check(engine)
+
+
+class MirroringEngine:
+    """The real engine fed mirrored pages: what a model reading garbage looks like from outside."""
+
+    def __init__(self, engine: PaddleOcrEngine) -> None:
+        self.engine = engine
+
+    def recognize(self, image: np.ndarray) -> Any:
+        return self.engine.recognize(np.ascontiguousarray(image[:, ::-1]))
+
+    def versions(self) -> dict[str, str]:
+        return self.engine.versions()
+
+
+@pytest.mark.ocr
+def test_the_self_check_fails_when_the_engine_reads_garbage(engine: PaddleOcrEngine) -> None:
+    with pytest.raises(SelfCheckError, match=r"reference image read as .*, expected '项目支出"):
+        self_check(MirroringEngine(engine))
