@@ -68,15 +68,17 @@ def held_document_ids(timeout: float = INSPECT_TIMEOUT) -> set[str]:
 
 def reconcile_once(rt: Runtime, *, grace: dt.timedelta = GRACE) -> list[str]:
     """One pass: re-enqueue unfinished documents no one holds; returns their ids."""
+    unfinished_filter = DocumentRow.state.not_in(FINISHED_STATES)
     with rt.sessions() as session:
-        query = select(DocumentRow).where(DocumentRow.state.not_in(FINISHED_STATES))
-        unfinished = list(session.scalars(query))
-        if not unfinished:
-            return []
-        in_flight = queued_document_ids(rt.redis) | held_document_ids()
-        cutoff = utcnow() - grace
+        if session.scalar(select(DocumentRow.id).where(unfinished_filter).limit(1)) is None:
+            return []  # the usual idle case: no Redis scan, no broadcast
+    # Redis first, the database second: a document that moved on meanwhile shows a fresh
+    # enqueued_at, so it counts as in flight instead of being doubled.
+    in_flight = queued_document_ids(rt.redis) | held_document_ids()
+    cutoff = utcnow() - grace
+    with rt.sessions() as session:
         todo = []
-        for row in unfinished:
+        for row in session.scalars(select(DocumentRow).where(unfinished_filter)):
             recent = row.enqueued_at is not None and as_utc(row.enqueued_at) > cutoff
             if row.id in in_flight or recent:
                 continue

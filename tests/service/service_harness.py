@@ -61,22 +61,35 @@ class Service:
         self.processes.append(process)
         return process
 
-    def start_worker(self, *, concurrency: int = 1, self_check: bool = False) -> subprocess.Popen[bytes]:
+    def start_worker(self, *, concurrency: int = 1, self_check: bool = False,
+                     timeout: float = 300) -> subprocess.Popen[bytes]:
+        """A worker, once it is consuming (after its self-check, unless skipped)."""
         args = ["worker", "--concurrency", str(concurrency)]
-        return self.start(*args, *([] if self_check else ["--skip-self-check"]))
+        process = self.start(*args, *([] if self_check else ["--skip-self-check"]))
+        log = self.data_dir / "logs" / f"worker-{len(self.processes) - 1}.log"
+        self.wait_until(lambda: " ready." in log.read_text(errors="replace"), timeout=timeout,
+                        what="the worker to be ready")
+        return process
 
     def start_watcher(self, *, reconcile_interval: float = 2.0) -> subprocess.Popen[bytes]:
-        return self.start("watch", "--reconcile-interval", str(reconcile_interval))
+        """The inbox watcher (and reconciler), once it is watching."""
+        process = self.start("watch", "--reconcile-interval", str(reconcile_interval))
+        log = self.data_dir / "logs" / f"watch-{len(self.processes) - 1}.log"
+        self.wait_until(lambda: "watching " in log.read_text(errors="replace"), timeout=60,
+                        what="the watcher to be watching")
+        return process
 
     def kill(self, process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-        """Signal the process and its whole session (a worker's pool processes too)."""
+        """Signal the process and its whole session (a worker's pool processes too); wait if fatal."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
-        process.wait(timeout=30)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            process.wait(timeout=30)
 
     def stop_all(self) -> None:
         for process in self.processes:
             if process.poll() is None:
+                os.killpg(process.pid, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
                 os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes:
             try:

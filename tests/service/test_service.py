@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import socket
 import subprocess
 import time
@@ -133,24 +134,30 @@ def test_redis_restart_while_files_arrive_loses_nothing(service: Service, tmp_pa
     server = _redis_server(port, tmp_path)
     service.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
     try:
-        service.start_worker()
+        worker = service.start_worker()
         service.start_watcher()
+        service.kill(worker, signal.SIGSTOP)  # frozen, so the next messages wait in Redis
         for n in range(3):
-            service.drop(f"before-{n}.pdf", tiny_digital_pdf(f"before-{n}"))
-        time.sleep(2.5)  # taken and queued, some mid-pipeline
-        server.terminate()
+            service.drop(f"queued-{n}.pdf", tiny_digital_pdf(f"queued-{n}"))
+        service.wait_until(lambda: redis.Redis(port=port).llen("declscan") == 3, timeout=30,
+                           what="three queued messages")
+        server.terminate()  # and with it every queued message: no persistence
         server.wait(timeout=10)
         for n in range(3):
             service.drop(f"during-{n}.pdf", tiny_digital_pdf(f"during-{n}"))
-        time.sleep(4)
-        server = _redis_server(port, tmp_path)  # back, and empty: every queued message is gone
+        service.wait_until(lambda: len(service.documents()) == 6, timeout=30, what="six documents taken in")
+        server = _redis_server(port, tmp_path)
+        service.kill(worker, signal.SIGCONT)
         documents = service.wait_finished(6, timeout=120)
     finally:
         server.kill()
         server.wait()
-    assert sorted(d.filename for d in documents) == sorted(
-        [f"before-{n}.pdf" for n in range(3)] + [f"during-{n}.pdf" for n in range(3)])
+    assert [d.filename for d in documents] == sorted(
+        [f"queued-{n}.pdf" for n in range(3)] + [f"during-{n}.pdf" for n in range(3)])
     assert {d.state for d in documents} == {"awaiting_review"}
+    with Session(service.engine) as session:
+        routes = session.scalar(select(func.count()).where(StageResultRow.stage == "route"))
+    assert routes == 6
 
 
 def test_many_files_at_once_none_lost_or_doubled(service: Service) -> None:
