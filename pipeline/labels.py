@@ -77,6 +77,7 @@ class FormLabels(_Labels):
 
     fuzzy: FuzzyOptions = FuzzyOptions()
     prefixes: _Aliases = ()
+    not_labels: _Aliases = ()
     project: dict[str, _Aliases]
     funding: FundingLabels
     goals: GoalLabels
@@ -104,9 +105,13 @@ class FormLabels(_Labels):
             score = 1.0 - distance / max(len(norm), len(variant.text))
             if best is None or (distance, -score) < (best[0], -best[1]):
                 best = (distance, score, variant)
-        if best is None:
+        if best is None or self._is_no_label(norm, best[0]):
             return None
         return LabelMatch(kind=best[2].kind, key=best[2].key, score=round(best[1], 4))
+
+    def _is_no_label(self, norm: str, distance: int) -> bool:
+        """True when ``norm`` is at least as close to a known non-label text as to the label."""
+        return any(edit_distance(norm, normalize_label(text)) <= distance for text in self.not_labels)
 
     def funding_unit(self, header_text: str) -> str | None:
         """The unit printed in the 项目资金 header cell, or None when it cannot be read for sure.
