@@ -113,6 +113,13 @@ def test_project_rows_map_by_label_with_aliases_and_department_code() -> None:
     assert out.provenance["/project/department_code"] == out.provenance["/project/department"]
 
 
+def test_a_value_split_over_several_cells_is_joined_up_to_the_next_label() -> None:
+    table = (Table().add(0, 0, "项目属性").add(0, 1, "").add(0, 2, "一次性项目", last_col=3)
+             .add(0, 4, "项目期").add(0, 5, "1年", last_col=8))
+    project = mapped(table).declaration.project
+    assert (project.attribute, project.period) == ("一次性项目", "1年")
+
+
 def test_department_without_a_code() -> None:
     out = mapped(Table().add(0, 0, "主管部门及代码").add(0, 1, "经济运行部", last_col=3))
     project = out.declaration.project
@@ -210,6 +217,14 @@ def test_goals_go_to_the_side_they_are_printed_on(impl: str, annual: str,
                                                   expected: tuple[str | None, str | None]) -> None:
     goals = mapped(goals_table(impl, annual, header="项目总目标")).declaration.goals
     assert (goals.implementation_period, goals.annual) == expected
+
+
+def test_goal_headers_above_the_row_that_holds_the_block_label() -> None:
+    """Form 2's layout: 实施期目标 | 年度目标 on one row, then 总体目标 | text on the next."""
+    table = (Table().add(0, 1, "实施期目标", last_col=4).add(0, 5, "年度目标", last_col=8)
+             .add(1, 0, "总体目标").add(1, 1, "兑现招商引资优惠政策", last_col=4).add(1, 5, "", last_col=8))
+    goals = mapped(table).declaration.goals
+    assert (goals.implementation_period, goals.annual) == ("兑现招商引资优惠政策", None)
 
 
 @pytest.mark.parametrize(("text_at", "expected"), [(260.0, "implementation_period"), (700.0, "annual")])
