@@ -9,11 +9,12 @@ x position: the label columns of the block are the two clusters of label positio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 
-from declscan.models.record import Funding, FundingBlock, Period
+from declscan.models.record import Amount, Funding, FundingBlock, Period
 from declscan.pipeline.labels import FormLabels
-from declscan.pipeline.map_sheet import Mapped, Sheet, evidence_of, lines_of
+from declscan.pipeline.map_sheet import Evidence, Mapped, Sheet, evidence_of, lines_of
 from declscan.pipeline.normalize import clean_cell_text, parse_amount
 
 # Two label columns closer than this (fraction of the table width) are one column.
@@ -26,9 +27,9 @@ def map_funding(sheet: Sheet, labels: FormLabels) -> Mapped[Funding]:
     mapped: Mapped[Funding] = Mapped(Funding())
     header = next(iter(sheet.labelled("funding_header")), None)
     unit = labels.funding_unit(header.text) if header else None
-    if header is not None and unit is not None:
-        assert header.label is not None
-        mapped.note("/funding/unit", evidence_of([header], header.label.score))
+    header_evidence = evidence_of([header], header.label.score) if header and header.label else None
+    if header_evidence is not None and unit is not None:
+        mapped.note("/funding/unit", header_evidence)
     else:
         mapped.flag("/funding/unit", "funding_unit_not_found", "“项目资金”表头中未找到单位（元/万元）")
     row_labels = sheet.labelled("funding")
@@ -49,13 +50,28 @@ def map_funding(sheet: Sheet, labels: FormLabels) -> Mapped[Funding]:
         amount = parse_amount(raw, unit) if raw is not None else None
         blocks[period][key] = amount
         if amount is not None:
-            mapped.note(pointer, evidence_of(cells, label.label.score), parsed=amount.yuan is not None)
+            evidence = evidence_of(cells, label.label.score)
+            if header_evidence is not None and _takes_header_unit(amount):
+                evidence = _weakest(evidence, header_evidence)
+            mapped.note(pointer, evidence, parsed=amount.yuan is not None)
     mapped.value = Funding(
         unit=unit,
         implementation_period=FundingBlock.model_validate(blocks["implementation_period"]),
         annual=FundingBlock.model_validate(blocks["annual"]),
     )
     return mapped
+
+
+def _takes_header_unit(amount: Amount) -> bool:
+    """A bare number: its value in yuan depends on the header's unit (rule 3)."""
+    return amount.yuan is not None and parse_amount(amount.raw, None).yuan is None
+
+
+def _weakest(value: Evidence, header: Evidence) -> Evidence:
+    """A bare amount is only as sure as the unit it was scaled by."""
+    scores = [s for s in (value.ocr, header.ocr) if s is not None]
+    return replace(value, ocr=min(scores) if scores else None,
+                   label_score=min(value.label_score, header.label_score))
 
 
 def _divider(xs: Sequence[float]) -> float:

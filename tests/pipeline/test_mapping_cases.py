@@ -192,6 +192,15 @@ def test_an_amount_that_does_not_parse_keeps_its_text_and_scores_low() -> None:
     assert out.provenance["/funding/annual/total"].confidence == 1.0
 
 
+def test_a_bare_amount_is_only_as_sure_as_the_header_unit() -> None:
+    table = funding_table("项目资金（元）", [("实施期资金总额", "4000", "年度资金总额", "4000万元")])
+    table.cells[0] = table.cells[0].model_copy(update={"confidence": 0.7})  # the header read poorly
+    out = mapped(table)
+    assert out.provenance["/funding/unit"].confidence == pytest.approx(0.7)
+    assert out.provenance["/funding/implementation_period/total"].confidence == pytest.approx(0.7)
+    assert out.provenance["/funding/annual/total"].confidence == 1.0  # its own unit
+
+
 def test_a_slip_in_the_header_unit_gives_no_unit_rather_than_a_guess() -> None:
     out = mapped(funding_table("项目资金（力元）", [("资金总额:", "4000", "年度资金总额:", "4000")]))
     assert out.declaration.funding.unit is None
