@@ -133,12 +133,74 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[max(int(len(ordered) * 0.95) - 1, 0)]
 
 
+SCREENSHOT_FLAGS = {
+    "/project/name": "识别置信度 0.42 低于阈值 0.90，请核对",
+    "/funding/annual/total": "年度资金总额与各来源之和不一致（11350万元 ≠ 11850万元）",
+    "/funding/annual/fiscal": "识别置信度 0.42 低于阈值 0.90，请核对",
+    "/indicators/0/value": "指标值无法解析为“比较符 + 数值 + 单位”",
+}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def take_screenshot(path: Path) -> None:
+    """A screenshot of the review page (a dev-set form with four flags) as an operator sees it."""
+    import threading
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from declscan.config.settings import Settings
+    from declscan.review.accounts import add_user
+    from declscan.review.app import create_app
+
+    truth = load_ground_truth()["form-01"]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), secret_key="screenshot")
+        app = create_app(settings)
+        doc, images = review_document(
+            truth, document_id=document_id_for("screenshot"), flags=SCREENSHOT_FLAGS, dpi=150,
+            extracted={"/project/name": "产业扶特专项资金",
+                       "/funding/annual/fiscal": {"raw": "11850万元", "yuan": 118500000}})
+        with app.state.review.sessions.begin() as session:
+            add_user(session, "张敏", "operator", "screenshot-password")
+            seed_document(session, DocumentStore(settings), doc, images)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                            args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.goto(f"{base}/login?next=/documents/{doc.document_id}")
+                page.fill("input[name=name]", "张敏")
+                page.fill("input[name=password]", "screenshot-password")
+                page.press("input[name=password]", "Enter")
+                page.wait_for_selector("#hl", state="visible")
+                page.wait_for_timeout(400)  # the highlight's transition
+                page.screenshot(path=str(path))
+                browser.close()
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--flags", type=int, default=30)
+    parser.add_argument("--screenshot", type=Path, help="only save a screenshot of the review page here")
     args = parser.parse_args(argv)
+    if args.screenshot:
+        take_screenshot(args.screenshot)
+        print(f"saved {args.screenshot}")
+        return 0
 
     from fastapi.testclient import TestClient
 

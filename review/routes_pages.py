@@ -174,7 +174,8 @@ def take_over(request: Request, document_id: str, session: DB, who: PageUser, st
 
 
 @router.post("/documents/{document_id}/approve", dependencies=[CsrfChecked])
-def approve(request: Request, document_id: str, session: DB, who: PageUser, state: State) -> Response:
+def approve_document(request: Request, document_id: str, session: DB, who: PageUser,
+                     state: State) -> Response:
     row = document_row(session, document_id)
     try:
         actions.approve(session, row, who, state.review, state.publish)

@@ -6,7 +6,7 @@
   // Times are rendered in UTC by the server; show them in the operator's local time.
   document.querySelectorAll("time[datetime]").forEach(function (el) {
     var when = new Date(el.getAttribute("datetime"));
-    if (!isNaN(when)) { el.textContent = when.toLocaleString(); }
+    if (!isNaN(when)) { el.textContent = when.toLocaleString("zh-CN", { hour12: false }); }
   });
 
   var dataEl = document.getElementById("review-data");
@@ -21,15 +21,24 @@
   var zoomLabel = document.getElementById("zoom-level");
   var pageSelect = document.getElementById("page-select");
   var view = { scale: 1, x: 0, y: 0, page: 1 };
+  var drag = null;
 
+  // Keep the page on screen: a page larger than the viewport may not leave a gap at its edges.
+  function clamp(offset, size, room) {
+    return size > room ? Math.min(0, Math.max(room - size, offset)) : (room - size) / 2;
+  }
   function apply() {
+    if (img.naturalWidth && !drag) {
+      view.x = clamp(view.x, img.naturalWidth * view.scale, viewport.clientWidth);
+      view.y = clamp(view.y, img.naturalHeight * view.scale, viewport.clientHeight);
+    }
     stage.style.transform = "translate(" + view.x + "px," + view.y + "px) scale(" + view.scale + ")";
     zoomLabel.textContent = Math.round(view.scale * 100) + "%";
   }
   function fit() {
     if (!img.naturalWidth) { return; }
     view.scale = Math.min(viewport.clientWidth / img.naturalWidth, viewport.clientHeight / img.naturalHeight);
-    view.x = (viewport.clientWidth - img.naturalWidth * view.scale) / 2;
+    view.x = 0;
     view.y = 0;
     apply();
   }
@@ -66,18 +75,21 @@
     });
   }
   img.addEventListener("load", function () { stage.style.width = img.naturalWidth + "px"; });
-  if (img.complete && img.naturalWidth) { stage.style.width = img.naturalWidth + "px"; fit(); }
-  else { img.addEventListener("load", function first() { img.removeEventListener("load", first); fit(); focusHighlight(); }); }
+  function start() { stage.style.width = img.naturalWidth + "px"; fit(); focusHighlight(); }
+  // The field focused by autofocus got focus before this script ran: highlight it once the page is in.
+  if (img.complete && img.naturalWidth) { setTimeout(start, 0); }
+  else { img.addEventListener("load", function first() { img.removeEventListener("load", first); start(); }); }
 
   viewport.addEventListener("wheel", function (e) {
     e.preventDefault();
     var r = viewport.getBoundingClientRect();
     zoomAt(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - r.left, e.clientY - r.top);
   }, { passive: false });
-  var drag = null;
   viewport.addEventListener("mousedown", function (e) { drag = { x: e.clientX - view.x, y: e.clientY - view.y }; viewport.classList.add("dragging"); });
   window.addEventListener("mousemove", function (e) { if (drag) { view.x = e.clientX - drag.x; view.y = e.clientY - drag.y; apply(); } });
-  window.addEventListener("mouseup", function () { drag = null; viewport.classList.remove("dragging"); });
+  window.addEventListener("mouseup", function () {
+    if (drag) { drag = null; viewport.classList.remove("dragging"); apply(); }
+  });
   document.querySelectorAll("[data-zoom]").forEach(function (btn) {
     btn.addEventListener("click", function () {
       var kind = btn.getAttribute("data-zoom");
