@@ -95,29 +95,23 @@ def dev_pages(level: str, *, dpi: int = 200, seed: int = 0) -> Iterator[Page]:
     Degraded pages are run through ``preprocess`` first (orientation, deskew, seal removal), as in
     the pipeline, so the grid is measured on what the grid stage really gets.
     """
+    from declscan.devkit.degrade import degrade
     from declscan.devkit.draw import render_clean_pages
     from declscan.devkit.layout import layout_form, layout_to_grid
     from declscan.models.record import GroundTruth
+    from declscan.pipeline.preprocess import flatten_background, remove_red_seals, upright_page
 
     for path in sorted((shared_dir() / "dev" / "ground-truth").glob("form-*.json")):
         truth = GroundTruth.model_validate(json.loads(path.read_text(encoding="utf-8")))
         layout = layout_form(truth, seed=seed)
         for number, page in enumerate(render_clean_pages(layout, dpi=dpi), start=1):
             expected, _lines = layout_to_grid(layout, page=number, width=page.width, dpi=dpi)
+            if level != "clean":
+                page = degrade(page, level=level, seed=seed * 100 + number)
             image = np.ascontiguousarray(np.asarray(page)[:, :, ::-1])
             if level != "clean":
-                image = _degraded(image, level, seed=seed * 100 + number)
+                image = upright_page(remove_red_seals(flatten_background(image)))[0]
             yield f"{path.stem}-p{number}-{level}", image, expected
-
-
-def _degraded(image: np.ndarray, level: str, seed: int) -> np.ndarray:
-    from declscan.devkit.degrade import degrade
-    from declscan.pipeline.preprocess import upright_page
-
-    out = degrade(image, level=level, seed=seed)
-    out = out[0] if isinstance(out, tuple) else out
-    out = np.asarray(out)
-    return upright_page(out)[0]
 
 
 def bench(pages: list[Page], detector: Detector) -> dict[str, float]:

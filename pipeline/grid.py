@@ -27,6 +27,8 @@ A4_SHORT_MM = 210.0
 MIN_H_RULE_MM = 6.0  # longer than any character stroke (≈3.7 mm at 10.5 pt), shorter than a cell
 GAP_MM = 1.5  # breaks in a printed or scanned rule that are closed before measuring it
 PRESENCE = 0.55  # share of a cell side a rule must cover to separate two cells
+LONG_RULE_MM = 12.0  # longer than a title character's stroke: a rule even if it touches no other
+ANCHOR_MM = 0.6  # a rule's end lies on the rule it meets; text keeps at least ~1 mm of padding
 MAX_RESIDUAL_SKEW = 0.12  # degrees: below this, rules stay inside their clustering tolerance
 
 
@@ -97,24 +99,28 @@ def detect_grid(image: np.ndarray, *, page: int) -> TableGrid | None:
 def _detect_level(grey: np.ndarray, ink: np.ndarray, h_mask: np.ndarray, scale: float,
                   page: int) -> TableGrid | None:
     tol = max(2, round(1.0 * scale))
-    h_segments = _segments(h_mask, min_length=MIN_H_RULE_MM * scale, horizontal=True)
-    if len(h_segments) < 2:
+    long_rule = LONG_RULE_MM * scale
+    h_all = _segments(h_mask, min_length=MIN_H_RULE_MM * scale, horizontal=True)
+    if len(h_all) < 2:
         return None
-    rows = _cluster([s[2] for s in h_segments], [s[1] - s[0] for s in h_segments], tol)
-    v_len = _vertical_rule_length(rows, scale)
-    v_mask = rule_mask(ink, v_len, round(GAP_MM * scale), horizontal=False)
-    table = _table_box(h_mask | v_mask)
+    v_len = _vertical_rule_length(_cluster(h_all, tol), scale)
+    v_all = _segments(rule_mask(ink, v_len, round(GAP_MM * scale), horizontal=False), v_len, horizontal=False)
+    # A rule meets the rules across it; a character's stroke, a dash or a scrawl floats in its cell.
+    anchor = max(2.0, ANCHOR_MM * scale)
+    # Vertical pieces need both ends anchored: strokes of characters stacked in a two-line cell
+    # join into a vertical run; horizontal runs of joined glyphs are rarer than broken rules.
+    v_rules = _anchored(v_all, _cluster(_long(h_all, long_rule), tol), anchor, long_rule, both_ends=True)
+    h_rules = _anchored(h_all, _cluster(_long(v_rules, long_rule), tol), anchor, long_rule, both_ends=False)
+    h_clean, v_clean = _drawn(h_mask.shape, h_rules), _drawn(h_mask.shape, v_rules)
+    table = table_box(h_clean | v_clean)
     if table is None:
         return None
     x0, y0, x1, y1 = table
-    h_in = [s for s in h_segments if y0 - tol <= s[2] <= y1 + tol and s[1] > x0 and s[0] < x1]
-    v_in = [s for s in _segments(v_mask, min_length=v_len, horizontal=False)
-            if x0 - tol <= s[2] <= x1 + tol and s[1] > y0 and s[0] < y1]
-    row_edges = _cluster([s[2] for s in h_in], [s[1] - s[0] for s in h_in], tol)
-    col_edges = _cluster([s[2] for s in v_in], [s[1] - s[0] for s in v_in], tol)
-    row_edges = _with_border(row_edges, y0, y1, tol)
-    col_edges = _with_border(col_edges, x0, x1, tol)
-    h_sep, v_sep, row_edges, col_edges = _separators(h_mask, v_mask, row_edges, col_edges, tol)
+    h_in = [s for s in h_rules if y0 - tol <= s[2] <= y1 + tol and s[1] > x0 and s[0] < x1]
+    v_in = [s for s in v_rules if x0 - tol <= s[2] <= x1 + tol and s[1] > y0 and s[0] < y1]
+    row_edges = _with_border(_cluster(h_in, tol), y0, y1, tol)
+    col_edges = _with_border(_cluster(v_in, tol), x0, x1, tol)
+    h_sep, v_sep, row_edges, col_edges = _separators(h_clean, v_clean, row_edges, col_edges, tol)
     if len(row_edges) < 2 or len(col_edges) < 2:
         return None
     cells = _cells(h_sep, v_sep, row_edges, col_edges)
@@ -122,29 +128,56 @@ def _detect_level(grey: np.ndarray, ink: np.ndarray, h_mask: np.ndarray, scale: 
                      row_edges=tuple(row_edges), col_edges=tuple(col_edges), cells=tuple(cells))
 
 
-def _segments(mask: np.ndarray, min_length: float, *, horizontal: bool) -> list[tuple[float, float, float]]:
-    """Connected rule pieces as (start, end, position across): x0, x1, y for horizontal rules."""
+Segment = tuple[float, float, float, np.ndarray]  # start, end, position across, contour
+
+
+def _segments(mask: np.ndarray, min_length: float, *, horizontal: bool) -> list[Segment]:
+    """Connected rule pieces as (start, end, position across, contour): x0, x1, y for horizontal rules."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     out = []
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
         if horizontal and w >= min_length:
-            out.append((float(x), float(x + w), y + h / 2))
+            out.append((float(x), float(x + w), y + h / 2, contour))
         elif not horizontal and h >= min_length:
-            out.append((float(y), float(y + h), x + w / 2))
+            out.append((float(y), float(y + h), x + w / 2, contour))
     return out
 
 
-def _cluster(positions: list[float], weights: list[float], tol: float) -> list[float]:
-    """1-D positions within ``tol`` of their neighbour → one weighted mean each, ascending."""
-    if not positions:
+def _long(segments: list[Segment], length: float) -> list[Segment]:
+    return [s for s in segments if s[1] - s[0] >= length]
+
+
+def _anchored(segments: list[Segment], crossing: list[float], tol: float, long: float, *,
+              both_ends: bool) -> list[Segment]:
+    """Segments too long to be anything but a rule, or starting/ending on long crossing rules."""
+    edges = np.asarray(crossing)
+
+    def near(value: float) -> bool:
+        return bool(edges.size) and bool(np.abs(edges - value).min() <= tol)
+
+    def anchored(s: Segment) -> bool:
+        return (near(s[0]) and near(s[1])) if both_ends else (near(s[0]) or near(s[1]))
+
+    return [s for s in segments if s[1] - s[0] >= long or anchored(s)]
+
+
+def _drawn(shape: tuple[int, ...], segments: list[Segment]) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    return cv2.drawContours(mask, [s[3] for s in segments], -1, 255, thickness=cv2.FILLED)
+
+
+def _cluster(segments: list[Segment], tol: float) -> list[float]:
+    """Segment positions within ``tol`` of their neighbour → one length-weighted mean each, ascending."""
+    if not segments:
         return []
-    order = np.argsort(positions)
-    pos, wt = np.asarray(positions)[order], np.asarray(weights, float)[order]
+    ordered = sorted(segments, key=lambda s: s[2])
+    pos = np.array([s[2] for s in ordered])
+    weight = np.array([s[1] - s[0] for s in ordered])
     groups, start = [], 0
     for i in range(1, len(pos) + 1):
         if i == len(pos) or pos[i] - pos[i - 1] > tol:
-            groups.append(float(np.average(pos[start:i], weights=wt[start:i])))
+            groups.append(float(np.average(pos[start:i], weights=weight[start:i])))
             start = i
     return groups
 
@@ -157,7 +190,7 @@ def _vertical_rule_length(row_edges: list[float], scale: float) -> int:
     return round(float(np.clip(0.7 * typical, 3 * scale, 8 * scale)))
 
 
-def _table_box(rules: np.ndarray) -> tuple[int, int, int, int] | None:
+def table_box(rules: np.ndarray) -> tuple[int, int, int, int] | None:
     """Bounding box of the largest connected web of rules, with any web overlapping it."""
     contours, _ = cv2.findContours(rules, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
