@@ -9,9 +9,8 @@ label with nothing after it is null.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from declscan.models.ocr import TextLine
 from declscan.models.record import Signoff
@@ -57,8 +56,7 @@ def map_signoff(sheet: Sheet, outside: Sequence[TextLine], labels: FormLabels) -
             continue
         if item.evidence is None:
             continue
-        evidence = Evidence(item.evidence.page, item.evidence.bbox, item.evidence.ocr,
-                            item.evidence.source, item.label_score)
+        evidence = replace(item.evidence, label_score=item.label_score)
         if key == "filed_date":
             mapped.note("/signoff/filed_date_raw", evidence)
             mapped.note("/signoff/filed_date", evidence, parsed=values["filed_date"] is not None)
@@ -89,7 +87,7 @@ def _read_row(tokens: list[_Token], labels: FormLabels) -> Iterator[tuple[str, _
     """Every signoff label of a row with its value (the text after it, else the next token's)."""
     pending: tuple[str, float] | None = None  # a label still waiting for its value
     for token in tokens:
-        lead, segments = _split(unicodedata.normalize("NFKC", token.text), labels)
+        lead, segments = _split(token.text, labels)
         if pending is not None and lead:
             yield pending[0], _Found(lead, token.evidence, pending[1])
             pending = None

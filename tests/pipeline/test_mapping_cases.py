@@ -391,6 +391,13 @@ def test_signoff_on_one_line(text: str) -> None:
     assert signoff(out) == ("刘佳", "常兴", "3368860", "2024-01-26", "2024.1.26")
 
 
+def test_signoff_values_keep_their_printed_characters() -> None:
+    out = mapped(Table().add(0, 0, "项目名称").add(0, 1, "甲", last_col=8),
+                 lines=(line("联系电话：３３６８６５８", 100, 500),
+                        line("填报日期：２０２４．１．２１", 100, 550)))
+    assert signoff(out)[2:] == ("３３６８６５８", "2024-01-21", "２０２４．１．２１")
+
+
 def test_signoff_with_blank_values_on_one_line() -> None:
     out = mapped(Table().add(0, 0, "项目名称").add(0, 1, "甲", last_col=8),
                  lines=(line("负责人:    经办人:柴政    联系电话:    填报日期:2024.1.22", 100, 500),))
