@@ -215,7 +215,10 @@ def _year(value: Any, pointer: str) -> int | None:
 def _container(data: dict[str, Any], parts: list[str]) -> Any:
     node: Any = data
     for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (IndexError, KeyError):
+            node = None
         if node is None:
             raise CorrectionError(f"/{'/'.join(parts)}: no such field")
     return node

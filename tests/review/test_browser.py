@@ -60,7 +60,8 @@ def open_logged_in(browser, server: str, name: str, path: str = "/queue"):
     page = browser.new_page(viewport={"width": 1500, "height": 950})
     page.goto(server + path)
     assert "/login" in page.url  # a logged-out browser is sent to the login page
-    page.keyboard.type(name)  # the name field has focus
+    page.wait_for_function("document.activeElement.name === 'name'")  # autofocus on the name field
+    page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
@@ -126,6 +127,7 @@ def test_ocr_text_with_markup_stays_inert(browser, server, seed) -> None:
 def test_a_form_post_without_the_csrf_token_is_refused(browser, server, seed) -> None:
     doc = seed()
     page = open_logged_in(browser, server, "alice", f"/documents/{doc.document_id}")
+    page.wait_for_function("document.activeElement.id === 'flag-input-1'")
     page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
     with page.expect_navigation():
         page.keyboard.press("Enter")
