@@ -6,8 +6,8 @@ import json
 
 import pytest
 import redis
-from conftest import FLAGS, MISREAD_NAME, PASSWORD, TEST_REDIS, login
 from fastapi.testclient import TestClient
+from review_support import FLAGS, MISREAD_NAME, PASSWORD, TEST_REDIS, login
 from sqlalchemy import select
 
 from declscan.review.tables import LoginAttemptRow

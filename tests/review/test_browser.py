@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 import uvicorn
-from conftest import FLAGS, PASSWORD, TEST_REDIS
+from review_support import FLAGS, PASSWORD, TEST_REDIS
 
 pytestmark = pytest.mark.browser
 
