@@ -15,15 +15,21 @@ SHARED = Path(os.environ.get("DECLSCAN_SHARED", ROOT.parent / "shared"))
 GROUND_TRUTH_DIR = SHARED / "dev" / "ground-truth"
 
 
-def load_ground_truth() -> dict[str, GroundTruth]:
-    return {
-        path.stem: GroundTruth.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        for path in sorted(GROUND_TRUTH_DIR.glob("form-*.json"))
-    }
+@pytest.fixture(scope="session")
+def ground_truth_dir() -> Path:
+    """The shared dev set: contract-shaped truth of the seed forms and its checker."""
+    return GROUND_TRUTH_DIR
 
 
 @pytest.fixture(scope="session")
-def ground_truth() -> dict[str, GroundTruth]:
-    truth = load_ground_truth()
-    assert truth, f"no dev set under {GROUND_TRUTH_DIR}"
-    return truth
+def ground_truth_json() -> dict[str, dict]:
+    """The dev-set files as parsed JSON, by form name (form-01 …)."""
+    files = sorted(GROUND_TRUTH_DIR.glob("form-*.json"))
+    assert files, f"no dev set under {GROUND_TRUTH_DIR}"
+    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in files}
+
+
+@pytest.fixture(scope="session")
+def ground_truth(ground_truth_json: dict[str, dict]) -> dict[str, GroundTruth]:
+    """The dev set as typed records, by form name."""
+    return {name: GroundTruth.model_validate(data) for name, data in ground_truth_json.items()}

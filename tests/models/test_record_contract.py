@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
-from conftest import GROUND_TRUTH_DIR
-
 from declscan.models.record import GroundTruth, PublishedRecord, Source, record_json_schema
 
 
-def test_dev_set_round_trips_through_the_models_unchanged() -> None:
-    files = sorted(GROUND_TRUTH_DIR.glob("form-*.json"))
-    assert len(files) == 7
-    for path in files:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        assert GroundTruth.model_validate(data).model_dump(mode="json") == data, path.name
+def test_dev_set_round_trips_through_the_models_unchanged(ground_truth_json: dict[str, dict]) -> None:
+    assert len(ground_truth_json) == 7
+    for name, data in ground_truth_json.items():
+        assert GroundTruth.model_validate(data).model_dump(mode="json") == data, name
 
 
 def test_every_key_is_required_in_the_schema() -> None:

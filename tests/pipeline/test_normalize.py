@@ -4,10 +4,10 @@ set's reference parsers (check.py) on every raw value of the seven ground-truth 
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import GROUND_TRUTH_DIR
 
 from declscan.models.record import GroundTruth
 from declscan.pipeline.normalize import (
@@ -22,9 +22,9 @@ from declscan.pipeline.normalize import (
 
 
 @pytest.fixture(scope="module")
-def reference() -> ModuleType:
+def reference(ground_truth_dir: Path) -> ModuleType:
     """The dev set's own rule-3/4/6 parsers, loaded from the shared folder (not copied)."""
-    path = GROUND_TRUTH_DIR / "check.py"
+    path = ground_truth_dir / "check.py"
     assert path.is_file(), f"no reference parsers at {path}"
     spec = importlib.util.spec_from_file_location("ground_truth_check", path)
     assert spec and spec.loader
