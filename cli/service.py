@@ -105,13 +105,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         get_settings.cache_clear()
     settings, rt = _start(args)
     children = [Child("worker", ["worker", "--concurrency", str(args.concurrency)])]
-    if args.no_web:
-        pass
-    elif _web_app_available():
+    if not args.no_web:
         children.append(Child("web", ["web"]))
         log.info("review app on http://%s:%d/", settings.web_host, settings.web_port)
-    else:
-        log.warning("the review web app (declscan.review.app) is not installed yet; running without it")
     print(f"declscan: drop declarations (PDF, PNG, JPEG, TIFF) into {settings.inbox.resolve()}; "
           f"published JSON appears in {settings.outbox.resolve()}", file=sys.stderr)
     stop = threading.Event()
@@ -159,21 +155,19 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _web_app_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("declscan.review.app") is not None
-
-
 def cmd_web(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     import uvicorn
 
-    settings, _ = _start(args, need_redis=False)
-    if not _web_app_available():
-        return _fail("the review web app (declscan.review.app) is not installed", 1)
     from declscan.review.app import create_app
+    from declscan.workers.metrics import metrics_app
 
-    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_config=None)
+    settings, rt = _start(args, need_redis=False)
+    app = create_app(settings, sessions=rt.sessions, redis_client=rt.redis,
+                     metrics_app=metrics_app(rt.sessions, rt.redis),
+                     claim_ttl=dt.timedelta(minutes=settings.review_claim_minutes))
+    uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_config=None)
     return 0
 
 

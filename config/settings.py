@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     flag_threshold: float = 0.90
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    review_claim_minutes: int = Field(default=15, ge=1, description="how long opening a document claims it")
     secret_key: str | None = Field(default=None, description="signs sessions; made in data_dir if unset")
 
     @property
