@@ -90,8 +90,13 @@ def _ocr(rt: Runtime, row: DocumentRow, doc: FormDocument | None) -> StageOutput
 
     assert doc is not None
     engine = get_engine(rt.settings.ocr)  # loaded once per worker process, on its first scan
-    doc = run_ocr(doc, DocumentStore(rt.settings).load_pages(row.id), engine=engine)
-    return _document_output(doc, model_versions=dict(engine.versions()))
+    store = DocumentStore(rt.settings)
+    images = store.load_pages(row.id)
+    read = run_ocr(doc, images, engine=engine)
+    if [page.rotation for page in read.pages] != [page.rotation for page in doc.pages]:
+        # run_ocr turned an upside-down page in place; grid detection and the review UI need it upright.
+        store.save_pages(row.id, images)
+    return _document_output(read, model_versions=dict(engine.versions()))
 
 
 def _structure(rt: Runtime, row: DocumentRow, doc: FormDocument | None) -> StageOutput:
