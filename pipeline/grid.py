@@ -25,11 +25,15 @@ log = logging.getLogger(__name__)
 
 A4_SHORT_MM = 210.0
 MIN_H_RULE_MM = 6.0  # longer than any character stroke (≈3.7 mm at 10.5 pt), shorter than a cell
-GAP_MM = 1.5  # breaks in a printed or scanned rule that are closed before measuring it
+GAP_MM = 0.6  # breaks closed in a rule: less than a text's padding, so text never joins a rule
 PRESENCE = 0.55  # share of a cell side a rule must cover to separate two cells
 LONG_RULE_MM = 12.0  # longer than a title character's stroke: a rule even if it touches no other
-ANCHOR_MM = 0.6  # a rule's end lies on the rule it meets; text keeps at least ~1 mm of padding
+ANCHOR_MM = 1.0  # a rule ends within half a rule width + blur of the rule it meets; text keeps ~1.5 mm away
+MIN_ROW_RULE_CELLS = 2  # the dev-set layouts split at least 5 columns at every inner row edge
 MAX_RESIDUAL_SKEW = 0.12  # degrees: below this, rules stay inside their clustering tolerance
+MIN_TABLE_WIDTH_MM = 40.0
+MIN_TABLE_HEIGHT_MM = 5.0  # one row: a continuation page may carry the table's last row only
+PEN_BLUENESS = 25  # B - max(G, R): blue ballpoint is well above, black or grey print near 0
 
 
 def px_per_mm(image: np.ndarray) -> float:
@@ -38,6 +42,20 @@ def px_per_mm(image: np.ndarray) -> float:
 
 def to_grey(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def rule_grey(image: np.ndarray) -> np.ndarray:
+    """Grey page with blue pen ink (a signature scrawl) turned white: printed rules are black.
+
+    Red is left alone: a rule under a seal is dark red after the seal's multiply blend, and
+    preprocessing has already whitened the seal where it is not dark.
+    """
+    grey = to_grey(image)
+    if image.ndim == 2:
+        return grey
+    blue, green, red = cv2.split(image)
+    blueness = cv2.subtract(blue, cv2.max(green, red))
+    return np.where(blueness > PEN_BLUENESS, np.uint8(255), grey)
 
 
 def ink_mask(grey: np.ndarray, scale: float) -> np.ndarray:
@@ -80,7 +98,7 @@ def detect_grid(image: np.ndarray, *, page: int) -> TableGrid | None:
     ``row_edges``/``col_edges`` and every cell bbox are in the pixels of ``image``. A merged cell has
     ``row_span``/``col_span`` > 1; cells cover the grid without overlap.
     """
-    grey = to_grey(image)
+    grey = rule_grey(image)
     scale = px_per_mm(grey)
     ink = ink_mask(grey, scale)
     h_mask = rule_mask(ink, round(MIN_H_RULE_MM * scale), round(GAP_MM * scale), horizontal=True)
@@ -107,10 +125,8 @@ def _detect_level(grey: np.ndarray, ink: np.ndarray, h_mask: np.ndarray, scale: 
     v_all = _segments(rule_mask(ink, v_len, round(GAP_MM * scale), horizontal=False), v_len, horizontal=False)
     # A rule meets the rules across it; a character's stroke, a dash or a scrawl floats in its cell.
     anchor = max(2.0, ANCHOR_MM * scale)
-    # Vertical pieces need both ends anchored: strokes of characters stacked in a two-line cell
-    # join into a vertical run; horizontal runs of joined glyphs are rarer than broken rules.
-    v_rules = _anchored(v_all, _cluster(_long(h_all, long_rule), tol), anchor, long_rule, both_ends=True)
-    h_rules = _anchored(h_all, _cluster(_long(v_rules, long_rule), tol), anchor, long_rule, both_ends=False)
+    v_rules = _anchored(v_all, _cluster(_long(h_all, long_rule), tol), anchor, long_rule)
+    h_rules = _anchored(h_all, _cluster(_long(v_rules, long_rule), tol), anchor, long_rule)
     h_clean, v_clean = _drawn(h_mask.shape, h_rules), _drawn(h_mask.shape, v_rules)
     table = table_box(h_clean | v_clean)
     if table is None:
@@ -148,18 +164,14 @@ def _long(segments: list[Segment], length: float) -> list[Segment]:
     return [s for s in segments if s[1] - s[0] >= length]
 
 
-def _anchored(segments: list[Segment], crossing: list[float], tol: float, long: float, *,
-              both_ends: bool) -> list[Segment]:
-    """Segments too long to be anything but a rule, or starting/ending on long crossing rules."""
+def _anchored(segments: list[Segment], crossing: list[float], tol: float, long: float) -> list[Segment]:
+    """Segments too long to be anything but a rule, or starting or ending on a long crossing rule."""
     edges = np.asarray(crossing)
 
     def near(value: float) -> bool:
         return bool(edges.size) and bool(np.abs(edges - value).min() <= tol)
 
-    def anchored(s: Segment) -> bool:
-        return (near(s[0]) and near(s[1])) if both_ends else (near(s[0]) or near(s[1]))
-
-    return [s for s in segments if s[1] - s[0] >= long or anchored(s)]
+    return [s for s in segments if s[1] - s[0] >= long or near(s[0]) or near(s[1])]
 
 
 def _drawn(shape: tuple[int, ...], segments: list[Segment]) -> np.ndarray:
@@ -205,7 +217,8 @@ def table_box(rules: np.ndarray) -> tuple[int, int, int, int] | None:
             union = (min(box[0], b[0]), min(box[1], b[1]), max(box[2], b[2]), max(box[3], b[3]))
             if overlaps and union != box:
                 box, grown = union, True
-    if box[2] - box[0] < rules.shape[1] * 0.2 or box[3] - box[1] < rules.shape[0] * 0.05:
+    scale = px_per_mm(rules)
+    if box[2] - box[0] < MIN_TABLE_WIDTH_MM * scale or box[3] - box[1] < MIN_TABLE_HEIGHT_MM * scale:
         return None
     return box
 
@@ -229,7 +242,8 @@ def _separators(h_mask: np.ndarray, v_mask: np.ndarray, row_edges: list[float], 
     """Which grid sides have a rule; edges that separate no pair of cells are dropped.
 
     ``h_sep[i, j]``: a rule along row edge ``i`` over column ``j``; ``v_sep[i, j]``: a rule along
-    column edge ``j`` over row ``i``. Border edges are always rules.
+    column edge ``j`` over row ``i``. Border edges are always rules. A row edge must separate
+    cells in at least MIN_ROW_RULE_CELLS columns: a pen scrawl across one column is no rule.
     """
     while True:
         h_prof = [h_mask[max(0, round(y) - tol):round(y) + tol + 1].any(axis=0) for y in row_edges]
@@ -240,7 +254,8 @@ def _separators(h_mask: np.ndarray, v_mask: np.ndarray, row_edges: list[float], 
                            for p in v_prof] for i in range(len(row_edges) - 1)], bool)
         h_sep[[0, -1], :] = True
         v_sep[:, [0, -1]] = True
-        keep_rows = [i for i in range(len(row_edges)) if h_sep[i].any()]
+        needed = min(MIN_ROW_RULE_CELLS, h_sep.shape[1])
+        keep_rows = [i for i in range(len(row_edges)) if h_sep[i].sum() >= needed]
         keep_cols = [j for j in range(len(col_edges)) if v_sep[:, j].any()]
         if len(keep_rows) == len(row_edges) and len(keep_cols) == len(col_edges):
             return h_sep, v_sep, row_edges, col_edges

@@ -34,13 +34,19 @@ log = logging.getLogger(__name__)
 MAX_SKEW = 5.0
 ANALYSIS_SCALE = 0.5  # orientation and skew are measured on a half-size copy: 4x fewer pixels
 BACKGROUND_WINDOW_MM = 3.0  # wider than any stroke of body text or a rule
-SEAL_REDNESS = 40  # R - max(G, B) above this is red ink
+SEAL_REDNESS = 25  # R - max(G, B) above this is red ink
 SEAL_MIN_RED = 120  # ...and a seal pixel where R is this bright; darker is text under the seal
 _ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
 def preprocess(doc: FormDocument, images: list[np.ndarray]) -> tuple[FormDocument, list[np.ndarray]]:
-    """Clean, upright, level pages (BGR uint8) and ``doc.pages`` with rotation, skew and new sizes."""
+    """Clean, upright, level pages (BGR uint8) and ``doc.pages`` with rotation, skew and new sizes.
+
+    Born-digital pages are returned as rendered: they are upright and level by construction, and
+    their text layer's boxes must keep matching the pixels.
+    """
+    if doc.kind == "digital":
+        return doc, list(images)
     pages, out = [], []
     for info, image in zip(doc.pages, images, strict=True):
         page = remove_red_seals(flatten_background(image))
@@ -116,7 +122,7 @@ def _outline_skew(ink: np.ndarray, scale: float) -> float | None:
         return None
     table = max(contours, key=cv2.contourArea)
     (_cx, _cy), (w, h), _angle = rect = cv2.minAreaRect(table)
-    if min(w, h) < 8 * scale or max(w, h) < 80 * scale:
+    if min(w, h) < 5 * scale or max(w, h) < 80 * scale:
         return None
     corners = cv2.boxPoints(rect)
     dx, dy = corners[1] - corners[0]

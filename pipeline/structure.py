@@ -1,0 +1,86 @@
+"""Table structure stage: the ruled grid of every page, with the OCR'd text lines put into its cells."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from declscan.models.document import FormDocument
+from declscan.models.ocr import TextLine
+from declscan.models.tables import GridCell, TableGrid
+from declscan.pipeline.grid import detect_grid
+
+log = logging.getLogger(__name__)
+
+CROSSING_TOLERANCE = 0.25  # share of a line's width that may stick out of its cell before it "crosses"
+
+
+def detect_tables(doc: FormDocument, images: list[np.ndarray]) -> FormDocument:
+    """``doc.tables``: one filled TableGrid per page that has a ruled table, in page order.
+
+    ``doc.lines`` (set by the OCR stage) is kept whole: lines outside every table (title, footer)
+    are what the mapper reads outside the grid.
+    """
+    tables = []
+    for info, image in zip(doc.pages, images, strict=True):
+        grid = detect_grid(image, page=info.number)
+        if grid is None:
+            log.info("page %d: no ruled table", info.number)
+            continue
+        tables.append(fill_cells(grid, [line for line in doc.lines if line.page == info.number]))
+        log.debug("page %d: %d x %d grid, %d cells", info.number, grid.n_rows, grid.n_cols, len(grid.cells))
+    return doc.model_copy(update={"tables": tuple(tables)})
+
+
+def fill_cells(grid: TableGrid, lines: Sequence[TextLine]) -> TableGrid:
+    """The grid with each cell's text lines (reading order) and their lowest confidence.
+
+    A line belongs to the cell containing its centre; one that sticks out across a vertical rule
+    goes to the cell it overlaps most. Lines of other pages and outside the grid are ignored.
+    """
+    by_cell: dict[int, list[TextLine]] = {}
+    for line in lines:
+        if line.page != grid.page:
+            continue
+        index = _cell_of(grid.cells, line)
+        if index is not None:
+            by_cell.setdefault(index, []).append(line)
+    cells = []
+    for index, cell in enumerate(grid.cells):
+        inside = reading_order(by_cell.get(index, []))
+        confidence = min((line.confidence for line in inside), default=None)
+        cells.append(cell.model_copy(update={"lines": tuple(line.text for line in inside),
+                                             "confidence": confidence}))
+    return grid.model_copy(update={"cells": tuple(cells)})
+
+
+def _cell_of(cells: Sequence[GridCell], line: TextLine) -> int | None:
+    cx, cy = line.bbox.center
+    home = next((i for i, cell in enumerate(cells) if cell.bbox.contains(cx, cy)), None)
+    if home is None:
+        return None
+    box, slack = cells[home].bbox, CROSSING_TOLERANCE * line.bbox.width
+    if line.bbox.x0 >= box.x0 - slack and line.bbox.x1 <= box.x1 + slack:
+        return home
+    return max(range(len(cells)), key=lambda i: cells[i].bbox.intersection_area(line.bbox))
+
+
+def reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
+    """Top to bottom by visual row; lines on one row (vertical overlap ≥ half) left to right."""
+    rows: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda ln: ln.bbox.center[1]):
+        row = rows[-1] if rows else None
+        if row is not None and _same_row(row, line):
+            row.append(line)
+        else:
+            rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda ln: ln.bbox.x0)]
+
+
+def _same_row(row: list[TextLine], line: TextLine) -> bool:
+    top, bottom = min(ln.bbox.y0 for ln in row), max(ln.bbox.y1 for ln in row)
+    overlap = min(bottom, line.bbox.y1) - max(top, line.bbox.y0)
+    shorter = min(line.bbox.height, min(ln.bbox.height for ln in row))
+    return shorter > 0 and overlap >= 0.5 * shorter
