@@ -89,8 +89,8 @@ def shared_dir() -> Path:
     return Path(os.environ.get("DECLSCAN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 
-def dev_pages(level: str, *, dpi: int = 200, seed: int = 0) -> Iterator[Page]:
-    """Every page of the 7 dev-set forms as rendered, degraded at ``level``, with its exact grid.
+def dev_pages(level: str, *, dpi: int = 200, seed: int = 0, forms: tuple[str, ...] = ()) -> Iterator[Page]:
+    """Every page of the dev-set forms (all 7, or ``forms``) rendered, degraded at ``level``, with its grid.
 
     Degraded pages are run through ``preprocess`` first (orientation, deskew, seal removal), as in
     the pipeline, so the grid is measured on what the grid stage really gets.
@@ -102,6 +102,8 @@ def dev_pages(level: str, *, dpi: int = 200, seed: int = 0) -> Iterator[Page]:
     from declscan.pipeline.preprocess import flatten_background, remove_red_seals, upright_page
 
     for path in sorted((shared_dir() / "dev" / "ground-truth").glob("form-*.json")):
+        if forms and path.stem not in forms:
+            continue
         truth = GroundTruth.model_validate(json.loads(path.read_text(encoding="utf-8")))
         layout = layout_form(truth, seed=seed)
         for number, page in enumerate(render_clean_pages(layout, dpi=dpi), start=1):

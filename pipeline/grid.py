@@ -33,6 +33,8 @@ MIN_ROW_RULE_CELLS = 2  # the dev-set layouts split at least 5 columns at every 
 MAX_RESIDUAL_SKEW = 0.12  # degrees: below this, rules stay inside their clustering tolerance
 MIN_TABLE_WIDTH_MM = 40.0
 MIN_TABLE_HEIGHT_MM = 5.0  # one row: a continuation page may carry the table's last row only
+SEAL_REDNESS = 25  # R - max(G, B) above this is red ink (a faint seal's pink included)
+SEAL_MIN_RED = 120  # ...and a seal pixel where R is this bright; darker is text or a rule under the seal
 PEN_BLUENESS = 25  # B - max(G, R): blue ballpoint is well above, black or grey print near 0
 
 
@@ -44,18 +46,21 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def rule_grey(image: np.ndarray) -> np.ndarray:
-    """Grey page with blue pen ink (a signature scrawl) turned white: printed rules are black.
+def seal_mask(image: np.ndarray) -> np.ndarray:
+    """Red seal ink over paper: red and not dark. A black rule or text under a seal stays dark."""
+    blue, green, red = cv2.split(image)
+    redness = cv2.subtract(red, cv2.max(green, blue))
+    return (redness > SEAL_REDNESS) & (red > SEAL_MIN_RED)
 
-    Red is left alone: a rule under a seal is dark red after the seal's multiply blend, and
-    preprocessing has already whitened the seal where it is not dark.
-    """
+
+def rule_grey(image: np.ndarray) -> np.ndarray:
+    """Grey page with seal ink and blue pen ink (a signature scrawl) turned white: rules are black."""
     grey = to_grey(image)
     if image.ndim == 2:
         return grey
     blue, green, red = cv2.split(image)
-    blueness = cv2.subtract(blue, cv2.max(green, red))
-    return np.where(blueness > PEN_BLUENESS, np.uint8(255), grey)
+    pen = cv2.subtract(blue, cv2.max(green, red)) > PEN_BLUENESS
+    return np.where(pen | seal_mask(image), np.uint8(255), grey)
 
 
 def ink_mask(grey: np.ndarray, scale: float) -> np.ndarray:

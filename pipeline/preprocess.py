@@ -27,15 +27,21 @@ import cv2
 import numpy as np
 
 from declscan.models.document import FormDocument
-from declscan.pipeline.grid import ink_mask, px_per_mm, rule_angle, rule_mask, table_box, to_grey
+from declscan.pipeline.grid import (
+    ink_mask,
+    px_per_mm,
+    rule_angle,
+    rule_mask,
+    seal_mask,
+    table_box,
+    to_grey,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_SKEW = 5.0
 ANALYSIS_SCALE = 0.5  # orientation and skew are measured on a half-size copy: 4x fewer pixels
 BACKGROUND_WINDOW_MM = 3.0  # wider than any stroke of body text or a rule
-SEAL_REDNESS = 25  # R - max(G, B) above this is red ink
-SEAL_MIN_RED = 120  # ...and a seal pixel where R is this bright; darker is text under the seal
 _ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
@@ -71,11 +77,8 @@ def flatten_background(image: np.ndarray) -> np.ndarray:
 
 def remove_red_seals(image: np.ndarray) -> np.ndarray:
     """Red, not dark pixels (seal ink over paper) → white; dark pixels under a seal are kept."""
-    blue, green, red = cv2.split(image)
-    redness = cv2.subtract(red, cv2.max(green, blue))
-    seal = (redness > SEAL_REDNESS) & (red > SEAL_MIN_RED)
     out = image.copy()
-    out[seal] = 255
+    out[seal_mask(image)] = 255
     return out
 
 
