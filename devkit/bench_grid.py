@@ -62,6 +62,17 @@ def cell_accuracy(found: TableGrid | None, expected: TableGrid) -> float:
     return len(want & cell_spans(found, expected)) / len(want)
 
 
+def stamp_seals(image: np.ndarray, centres: list[tuple[int, int]], *, radius: int = 140) -> np.ndarray:
+    """Red seals (ring + star disc) multiplied over a BGR page, as stamp ink on paper: black stays black."""
+    ink = np.zeros(image.shape[:2], np.uint8)
+    for centre in centres:
+        cv2.circle(ink, centre, radius, 255, max(3, radius // 15))
+        cv2.circle(ink, centre, radius // 3, 255, -1)
+    alpha = ink.astype(np.float32)[..., None] / 255 * 0.85
+    red = np.array([40, 32, 214], np.float32) / 255  # BGR
+    return (image.astype(np.float32) * (1 - alpha * (1 - red))).astype(np.uint8)
+
+
 def img2table_grid(image: np.ndarray, page: int = 1) -> TableGrid | None:
     """img2table's bordered extraction as a TableGrid: merged cells are repeated per row there."""
     from img2table.document import Image as I2TImage

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from declscan.devkit.bench_grid import cell_accuracy, dev_pages
+from declscan.devkit.bench_grid import cell_accuracy, dev_pages, stamp_seals
 from declscan.devkit.draw import render_clean_pages
 from declscan.devkit.layout import layout_form, layout_to_grid
 from declscan.models.record import GroundTruth
@@ -96,20 +96,9 @@ def test_residual_skew_is_levelled_and_mapped_back(clean_pages: Pages) -> None:
         assert np.hypot(*(np.array(cell.bbox.center) - want[(cell.row, cell.col)])) < 6
 
 
-def stamp(image: np.ndarray, centres: list[tuple[int, int]]) -> np.ndarray:
-    """Red seals (ring + star) multiplied over the page, as stamp ink on paper: black stays black."""
-    ink = np.zeros(image.shape[:2], np.uint8)
-    for centre in centres:
-        cv2.circle(ink, centre, 140, 255, 9)
-        cv2.circle(ink, centre, 40, 255, -1)
-    alpha = ink.astype(np.float32)[..., None] / 255 * 0.85
-    red = np.array([40, 32, 214], np.float32) / 255  # BGR
-    return (image.astype(np.float32) * (1 - alpha * (1 - red))).astype(np.uint8)
-
-
 def test_red_seal_over_rules(clean_pages: Pages) -> None:
     image, expected = clean_pages("form-03")[0]
-    stamped = stamp(image, [(1100, 700), (1100, 1500), (300, 1000)])  # not removed beforehand
+    stamped = stamp_seals(image, [(1100, 700), (1100, 1500), (300, 1000)])  # not removed beforehand
     assert cell_accuracy(detect_grid(stamped, page=1), expected) == 1.0
 
 
