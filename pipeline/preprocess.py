@@ -16,7 +16,8 @@ Per page, in this order:
 4. **Deskew** (±5°): the table outline's minimum-area rectangle gives a coarse angle, the fitted
    horizontal rules refine it; one affine warp applies it.
 
-A page without a ruled table (a footer-only last page) keeps rotation 0 and skew 0.
+A page without a ruled table (a footer-only last page) is not deskewed; it is turned a quarter
+when its text lines run vertically (see ``_text_quarter_turn``).
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def upright_page(image: np.ndarray) -> tuple[np.ndarray, int, float]:
     ink = ink_mask(small, scale)
     coarse = _outline_skew(ink, scale)
     if coarse is None:
-        return image, 0, 0.0
+        rotation = _text_quarter_turn(ink, scale)
+        return (cv2.rotate(image, _ROTATE[rotation]) if rotation else image), rotation, 0.0
     ink = _rotated(ink, coarse, border=0)
     rotation = _quarter_turn(ink, scale)
     if rotation:
@@ -142,6 +144,30 @@ def _quarter_turn(ink: np.ndarray, scale: float) -> int:
         ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
     flip = _upside_down_score(ink, scale) > 0
     return (90 if on_side else 0) + (180 if flip else 0)
+
+
+def _text_quarter_turn(ink: np.ndarray, scale: float) -> int:
+    """A page without a table (a footer-only last page): 90 or 270 when its text lines run vertically.
+
+    Which of the two: the footer is printed at the top left. Upside down (180) is not told apart
+    here; the OCR stage's 180° fallback reads such a page.
+    """
+    def lines_along(mask: np.ndarray) -> int:
+        """Ink in horizontal runs of 15 mm once the characters of a line are joined."""
+        joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _row_kernel(2 * scale))
+        return cv2.countNonZero(cv2.morphologyEx(joined, cv2.MORPH_OPEN, _row_kernel(15 * scale)))
+
+    across, along = lines_along(cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)), lines_along(ink)
+    if across < max(2 * along, 50 * scale):
+        return 0
+    turned = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
+    ys, xs = np.nonzero(turned[::4, ::4])
+    bottom_right = ys.mean() / turned[::4].shape[0] + xs.mean() / turned[:, ::4].shape[1] > 1
+    return 270 if bottom_right else 90
+
+
+def _row_kernel(length: float) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_RECT, (max(1, round(length)), 1))
 
 
 def _upside_down_score(ink: np.ndarray, scale: float) -> float:
