@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageSequence
+from PIL import Image, ImageOps, ImageSequence
 
 from declscan.config.options import InputLimits
 from declscan.models.document import DocumentKind, FormDocument, PageInfo
@@ -146,7 +146,8 @@ def _load_image(path: Path, file_type: FileType, limits: InputLimits) -> LoadedI
                 for frame in ImageSequence.Iterator(im):
                     _check_pixels(path, frame.size, limits)
                     dpis.append(image_dpi(frame.info))
-                    images.append(to_bgr(frame))
+                    # a phone or camera capture says in EXIF how it was held
+                    images.append(to_bgr(ImageOps.exif_transpose(frame)))
     except InputError:
         raise
     except Image.DecompressionBombError:

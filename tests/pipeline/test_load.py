@@ -76,6 +76,14 @@ def test_jpeg_with_placeholder_72dpi_defaults(tmp_path: Path) -> None:
     assert load_pages(path, limits=LIMITS).dpi == [DEFAULT_DPI]
 
 
+def test_jpeg_exif_orientation_applied(tmp_path: Path) -> None:
+    path = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: display rotated 90° clockwise
+    _page_image(400, 560).save(path, exif=exif)
+    assert load_pages(path, limits=LIMITS).images[0].shape == (400, 560, 3)
+
+
 def test_multipage_tiff(tmp_path: Path) -> None:
     path = tmp_path / "pages.tif"
     first = _page_image().convert("L")
