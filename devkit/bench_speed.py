@@ -1,0 +1,87 @@
+"""``make bench-speed``: seconds per page by stage and peak RSS, against plain ``PaddleOCR.predict()``.
+
+In the same process, on the same pages and with the same engine (so the same models and thread
+count), each scan goes once through the whole pipeline and each of its pages once through a plain
+``predict()``; the ratio of the two is what the target (≤ 1.15×) is about, and it does not depend
+on how fast the machine is. Born-digital PDFs are timed through the whole pipeline too (target
+≤ 0.3 s per page). Targets: issue #2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from declscan.config.settings import get_settings
+from declscan.devkit.fixtures import build_fixtures
+from declscan.pipeline.load import load_pages
+from declscan.pipeline.paddle_engine import get_engine
+from declscan.pipeline.run import process_file
+
+STAGES = ("load", "preprocess", "ocr", "structure", "text_layer", "map_validate")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixtures", type=Path, default=Path(".fixtures"))
+    parser.add_argument("--forms", nargs="*", default=["form-02", "form-04", "form-06"])
+    parser.add_argument("--level", default="clean", choices=("clean", "mild", "harsh"))
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    settings = get_settings()
+    options = settings.pipeline_options()
+    fixtures = build_fixtures(args.fixtures, forms=args.forms, levels=(args.level, "digital"))
+    start = time.perf_counter()
+    engine = get_engine(settings.ocr)
+    load_seconds = time.perf_counter() - start
+    per_stage: dict[str, dict[str, list[float]]] = {"scan": defaultdict(list), "digital": defaultdict(list)}
+    plain, ratios = [], []
+    for fixture in fixtures:
+        kind = "digital" if fixture.level == "digital" else "scan"
+        start = time.perf_counter()
+        processed = process_file(fixture.path, engine=lambda: engine, options=options)
+        total = time.perf_counter() - start
+        pages = len(processed.document.pages)
+        for stage, seconds in processed.timings.items():
+            per_stage[kind][stage].append(seconds / pages)
+        per_stage[kind]["total"].append(total / pages)
+        if kind == "scan":
+            images = load_pages(fixture.path, limits=options.limits).images
+            start = time.perf_counter()
+            for image in images:
+                engine.recognize(image)
+            plain_page = (time.perf_counter() - start) / len(images)
+            plain.append(plain_page)
+            ratios.append(total / pages / plain_page)
+            print(f"{fixture.path.name:28s} pipeline {total / pages:6.2f} s/page   plain predict() "
+                  f"{plain_page:6.2f} s/page   ratio {total / pages / plain_page:5.2f}×", flush=True)
+    print_summary(per_stage, plain, ratios, load_seconds, engine.versions())
+
+
+def print_summary(per_stage: dict[str, dict[str, list[float]]], plain: list[float], ratios: list[float],
+                  load_seconds: float, versions: dict[str, str]) -> None:
+    print("\nmedian seconds per page by stage")
+    for kind, stages in per_stage.items():
+        cells = [f"{stage} {statistics.median(stages[stage]):.3f}" for stage in (*STAGES, "total")
+                 if stages.get(stage)]
+        print(f"  {kind:8s} " + "  ".join(cells))
+    print(f"plain PaddleOCR.predict(): median {statistics.median(plain):.2f} s/page")
+    print(f"pipeline / plain predict(): median {statistics.median(ratios):.2f}×, max {max(ratios):.2f}× "
+          "(target ≤ 1.15×)")
+    digital = statistics.median(per_stage["digital"]["total"])
+    print(f"born-digital: median {digital:.3f} s/page (target ≤ 0.3 s)")
+    print(f"model load: {load_seconds:.1f} s, once per process")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak_mib:.0f} MiB (target ≤ 1536 MiB)")
+    print("engine: " + ", ".join(f"{key}={value}" for key, value in versions.items() if "sha" not in key))
+
+
+if __name__ == "__main__":
+    main()
