@@ -23,6 +23,7 @@ setup: $(STAMP)
 
 run: setup
 	bash scripts/ensure-redis
+	bash scripts/demo-inbox
 	$(BIN)/declscan serve --demo
 
 lint: setup
