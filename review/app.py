@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import redis
+import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -66,6 +67,8 @@ def create_app(settings: Settings, *, sessions: sessionmaker | None = None,
         claim_ttl=claim_ttl,
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # The API docs page must work offline: Swagger UI's assets come from a package, not a CDN.
+    app.mount("/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger_ui")
     app.include_router(routes_api.router)
     app.include_router(routes_pages.router)
     if metrics_app is not None:

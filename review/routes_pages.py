@@ -49,7 +49,11 @@ def openapi(request: Request, who: ApiUser) -> JSONResponse:
 
 @router.get("/docs", name="api_docs")
 def api_docs(request: Request, who: PageUser) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=str(request.url_for("openapi")), title="declscan review API")
+    return get_swagger_ui_html(
+        openapi_url=str(request.url_for("openapi")), title="declscan review API",
+        swagger_js_url=str(request.url_for("swagger_ui", path="swagger-ui-bundle.js")),
+        swagger_css_url=str(request.url_for("swagger_ui", path="swagger-ui.css")),
+        swagger_favicon_url=str(request.url_for("swagger_ui", path="favicon-32x32.png")))
 
 
 @router.get("/login", name="login_page", response_class=HTMLResponse)
