@@ -7,7 +7,6 @@ The service runs the same stage functions one Celery task each; ``extract_conten
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from declscan.config.formdata import load_form_rules
 from declscan.config.options import PipelineOptions
 from declscan.models.document import FormDocument
 from declscan.pipeline.confidence import flag_low_confidence
+from declscan.pipeline.digest import file_sha256
 from declscan.pipeline.digital import read_text_layer
 from declscan.pipeline.labels import load_labels
 from declscan.pipeline.load import load_pages, new_document
@@ -44,14 +44,6 @@ def _timed(timings: Timings, stage: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def utc_timestamp(moment: dt.datetime | None = None) -> str:

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 
 from declscan.config.settings import Settings
-from declscan.workers.store import fsync_dir, sha256_file, write_atomic
+from declscan.pipeline.digest import file_sha256
+from declscan.workers.store import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def quarantine(path: Path, *, settings: Settings, reason: str) -> Path:
     note = {
         "filename": printable_name(path.name),
         "reason": reason,
-        "sha256": sha256_file(dest) if dest.is_file() and not dest.is_symlink() else None,
+        "sha256": file_sha256(dest) if dest.is_file() and not dest.is_symlink() else None,
         "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     sidecar = dest.with_name(dest.name + SIDECAR_SUFFIX)
