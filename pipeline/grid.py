@@ -4,6 +4,9 @@ Steps: adaptive threshold → ruling masks (morphological opening with long thin
 closed) → line segments clustered into row and column edges → for every pair of neighbouring grid
 cells, is there a rule between them? → union-find over the cells without a rule between them →
 cells with spans. Edges that separate nothing (a dash in a cell, a character's stroke) are dropped.
+Worn scans are mended where the evidence is a rule's own: a vertical rule's piece between two
+breaks, a side whose rule is worn but whole over the next cell, a table whose borders are broken
+at the same place.
 Residual skew is measured on the horizontal rules and the page is turned level before detection;
 bboxes are mapped back to the input image.
 
@@ -27,6 +30,8 @@ A4_SHORT_MM = 210.0
 MIN_H_RULE_MM = 6.0  # longer than any character stroke (≈3.7 mm at 10.5 pt), shorter than a cell
 GAP_MM = 0.6  # breaks closed in a rule: less than a text's padding, so text never joins a rule
 PRESENCE = 0.55  # share of a cell side a rule must cover to separate two cells
+WORN = 0.3  # ...or this share, where the same rule separates the next cell along it at full PRESENCE
+BREAK_MM = 4.0  # a worn rule's longest break: shorter than any cell's side, so two rules never join
 LONG_RULE_MM = 12.0  # longer than a title character's stroke: a rule even if it touches no other
 ANCHOR_MM = 1.0  # a rule ends within half a rule width + blur of the rule it meets; text keeps ~1.5 mm away
 MIN_ROW_RULE_CELLS = 2  # the dev-set layouts split at least 5 columns at every inner row edge
@@ -35,7 +40,7 @@ MIN_TABLE_WIDTH_MM = 40.0
 MIN_TABLE_HEIGHT_MM = 5.0  # one row: a continuation page may carry the table's last row only
 SEAL_REDNESS = 25  # R - max(G, B) above this is red ink (a faint seal's pink included)
 SEAL_MIN_RED = 120  # ...and a seal pixel where R is this bright; darker is text or a rule under the seal
-PEN_BLUENESS = 25  # B - max(G, R): blue ballpoint is well above, black or grey print near 0
+PEN_BLUENESS = 12  # B - max(G, R) above the paper's: blue ballpoint; print is no bluer than its paper
 
 
 def px_per_mm(image: np.ndarray) -> float:
@@ -54,12 +59,21 @@ def seal_mask(image: np.ndarray) -> np.ndarray:
 
 
 def rule_grey(image: np.ndarray) -> np.ndarray:
-    """Grey page with seal ink and blue pen ink (a signature scrawl) turned white: rules are black."""
+    """Grey page with seal ink and blue pen ink (a signature scrawl) turned white: rules are black.
+
+    Pen ink is judged against the paper's own tint: black print on tinted paper is at most as blue as
+    the paper, while a scrawl's edges, blurred and JPEG-smoothed, are only a little bluer than it.
+    The pixel around each pen pixel goes too: the stroke's fringe is grey, and a grey fringe along a
+    rule would otherwise lengthen it.
+    """
     grey = to_grey(image)
     if image.ndim == 2:
         return grey
     blue, green, red = cv2.split(image)
-    pen = cv2.subtract(blue, cv2.max(green, red)) > PEN_BLUENESS
+    blueness = cv2.subtract(blue, cv2.max(green, red))
+    paper = float(np.median(blueness[::4, ::4]))  # the page is mostly paper
+    pen = (blueness > paper + PEN_BLUENESS).astype(np.uint8)
+    pen = cv2.dilate(pen, np.ones((3, 3), np.uint8)) > 0  # with its blurred fringe, grey but no bluer
     return np.where(pen | seal_mask(image), np.uint8(255), grey)
 
 
@@ -130,10 +144,15 @@ def _detect_level(grey: np.ndarray, ink: np.ndarray, h_mask: np.ndarray, scale: 
     v_all = _segments(rule_mask(ink, v_len, round(GAP_MM * scale), horizontal=False), v_len, horizontal=False)
     # A rule meets the rules across it; a character's stroke, a dash or a scrawl floats in its cell.
     anchor = max(2.0, ANCHOR_MM * scale)
-    v_rules = _anchored(v_all, _cluster(_long(h_all, long_rule), tol), anchor, long_rule)
+    gap = BREAK_MM * scale
+    # Only vertical rules are mended piecewise: side by side, characters' strokes can join into a
+    # horizontal run as long as a rule piece (never into a vertical one); worn horizontal rules are
+    # judged by their coverage of each side instead.
+    v_rules = _continued(v_all, _anchored(v_all, _cluster(_long(h_all, long_rule), tol), anchor, long_rule),
+                         tol, gap, MIN_H_RULE_MM * scale)
     h_rules = _anchored(h_all, _cluster(_long(v_rules, long_rule), tol), anchor, long_rule)
     h_clean, v_clean = _drawn(h_mask.shape, h_rules), _drawn(h_mask.shape, v_rules)
-    table = table_box(h_clean | v_clean)
+    table = table_box(h_clean | v_clean, bridge=round(gap))
     if table is None:
         return None
     x0, y0, x1, y1 = table
@@ -179,6 +198,31 @@ def _anchored(segments: list[Segment], crossing: list[float], tol: float, long: 
     return [s for s in segments if s[1] - s[0] >= long or near(s[0]) or near(s[1])]
 
 
+def _continued(segments: list[Segment], kept: list[Segment], tol: float, gap: float,
+               min_length: float) -> list[Segment]:
+    """``kept`` plus the inner pieces of worn rules: on a kept piece's line (within ``tol``), at least
+    ``min_length`` long (longer than a character's stroke) and between two kept pieces of that line,
+    no break longer than ``gap``. Text near the end of a rule has a kept piece on one side only."""
+    out = list(kept)
+    candidates = [s for s in segments if s[1] - s[0] >= min_length and not any(s is k for k in kept)]
+    for line in _cluster(kept, tol):
+        on_line = [(s, True) for s in kept if abs(s[2] - line) <= tol]
+        on_line += [(s, False) for s in candidates if abs(s[2] - line) <= tol]
+        on_line.sort(key=lambda item: item[0][0])
+        run: list[Segment] = []
+        after_kept, end = False, -np.inf
+        for piece, is_kept in on_line:
+            if piece[0] - end > gap:  # a break too long: whatever came before is no part of this rule
+                run, after_kept = [], False
+            if is_kept:
+                out += run if after_kept else []
+                run, after_kept = [], True
+            else:
+                run.append(piece)
+            end = max(end, piece[1])
+    return out
+
+
 def _drawn(shape: tuple[int, ...], segments: list[Segment]) -> np.ndarray:
     mask = np.zeros(shape[:2], np.uint8)
     return cv2.drawContours(mask, [s[3] for s in segments], -1, 255, thickness=cv2.FILLED)
@@ -207,12 +251,20 @@ def _vertical_rule_length(row_edges: list[float], scale: float) -> int:
     return round(float(np.clip(0.7 * typical, 3 * scale, 8 * scale)))
 
 
-def table_box(rules: np.ndarray) -> tuple[int, int, int, int] | None:
-    """Bounding box of the largest connected web of rules, with any web overlapping it."""
-    contours, _ = cv2.findContours(rules, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+def table_box(rules: np.ndarray, *, bridge: int = 1) -> tuple[int, int, int, int] | None:
+    """Bounding box of the largest connected web of rules, with any web overlapping it.
+
+    Rules less than ``bridge`` px apart are one web: a worn border broken at the same place top and
+    bottom would otherwise cut a one-row table in two.
+    """
+    bridge = max(1, bridge) | 1
+    joined = cv2.dilate(rules, np.ones((bridge, bridge), np.uint8)) if bridge > 1 else rules
+    contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
-    boxes = [(x, y, x + w, y + h) for x, y, w, h in map(cv2.boundingRect, contours)]
+    grow = bridge // 2
+    boxes = [(x + grow, y + grow, x + w - grow, y + h - grow)
+             for x, y, w, h in map(cv2.boundingRect, contours)]
     box = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
     grown = True
     while grown:
@@ -253,10 +305,10 @@ def _separators(h_mask: np.ndarray, v_mask: np.ndarray, row_edges: list[float], 
     while True:
         h_prof = [h_mask[max(0, round(y) - tol):round(y) + tol + 1].any(axis=0) for y in row_edges]
         v_prof = [v_mask[:, max(0, round(x) - tol):round(x) + tol + 1].any(axis=1) for x in col_edges]
-        h_sep = np.array([[_coverage(p, col_edges[j], col_edges[j + 1]) >= PRESENCE
-                           for j in range(len(col_edges) - 1)] for p in h_prof], bool)
-        v_sep = np.array([[_coverage(p, row_edges[i], row_edges[i + 1]) >= PRESENCE
-                           for p in v_prof] for i in range(len(row_edges) - 1)], bool)
+        h_sep = _ruled(np.array([[_coverage(p, col_edges[j], col_edges[j + 1])
+                                  for j in range(len(col_edges) - 1)] for p in h_prof]))
+        v_sep = _ruled(np.array([[_coverage(p, row_edges[i], row_edges[i + 1])
+                                  for i in range(len(row_edges) - 1)] for p in v_prof])).T
         h_sep[[0, -1], :] = True
         v_sep[:, [0, -1]] = True
         needed = min(MIN_ROW_RULE_CELLS, h_sep.shape[1])
@@ -266,6 +318,20 @@ def _separators(h_mask: np.ndarray, v_mask: np.ndarray, row_edges: list[float], 
             return h_sep, v_sep, row_edges, col_edges
         row_edges = [row_edges[i] for i in keep_rows]
         col_edges = [col_edges[j] for j in keep_cols]
+
+
+def _ruled(coverage: np.ndarray) -> np.ndarray:
+    """Which sides have a rule, from ``coverage[edge, side]`` (the sides along one rule, in order).
+
+    A side is ruled at PRESENCE; a worn stretch (WORN) counts where the same rule is whole over a
+    neighbouring side, as one stroke drawn across several cells. A stub or scrawl in a merged cell
+    covers far less than WORN.
+    """
+    strong = coverage >= PRESENCE
+    neighbour = np.zeros_like(strong)
+    neighbour[:, 1:] |= strong[:, :-1]
+    neighbour[:, :-1] |= strong[:, 1:]
+    return strong | ((coverage >= WORN) & neighbour)
 
 
 def _cells(h_sep: np.ndarray, v_sep: np.ndarray, row_edges: list[float],
