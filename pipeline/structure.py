@@ -15,6 +15,9 @@ from declscan.pipeline.grid import detect_grid
 log = logging.getLogger(__name__)
 
 CROSSING_TOLERANCE = 0.25  # share of a line's width that may stick out of its cell before it "crosses"
+# Centres of two lines on one row differ by skew only (≤ 0.2 of a box); stacked lines by a line pitch
+# (≥ 0.55 of a box even when the detector pads boxes to twice the text's height).
+SAME_ROW = 0.35
 
 
 def detect_tables(doc: FormDocument, images: list[np.ndarray]) -> FormDocument:
@@ -68,19 +71,22 @@ def _cell_of(cells: Sequence[GridCell], line: TextLine) -> int | None:
 
 
 def reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
-    """Top to bottom by visual row; lines on one row (vertical overlap ≥ half) left to right."""
+    """Top to bottom by visual row; lines on one row left to right.
+
+    A line is on a row when its vertical centre is within SAME_ROW of the row's first line's centre,
+    as a share of the shorter box. Boxes on a scan are often twice the text's height, so two stacked
+    lines of one cell overlap by half their boxes; their centres are still a line pitch apart.
+    """
     rows: list[list[TextLine]] = []
     for line in sorted(lines, key=lambda ln: ln.bbox.center[1]):
         row = rows[-1] if rows else None
-        if row is not None and _same_row(row, line):
+        if row is not None and _same_row(row[0], line):
             row.append(line)
         else:
             rows.append([line])
     return [line for row in rows for line in sorted(row, key=lambda ln: ln.bbox.x0)]
 
 
-def _same_row(row: list[TextLine], line: TextLine) -> bool:
-    top, bottom = min(ln.bbox.y0 for ln in row), max(ln.bbox.y1 for ln in row)
-    overlap = min(bottom, line.bbox.y1) - max(top, line.bbox.y0)
-    shorter = min(line.bbox.height, min(ln.bbox.height for ln in row))
-    return shorter > 0 and overlap >= 0.5 * shorter
+def _same_row(first: TextLine, line: TextLine) -> bool:
+    shorter = min(line.bbox.height, first.bbox.height)
+    return shorter > 0 and abs(line.bbox.center[1] - first.bbox.center[1]) <= SAME_ROW * shorter

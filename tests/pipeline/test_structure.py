@@ -61,6 +61,14 @@ def test_reading_order_rows_then_left_to_right() -> None:
     assert [ln.text for ln in reading_order(lines)] == ["a", "b", "c"]
 
 
+def test_reading_order_stacked_lines_with_padded_boxes() -> None:
+    """A scan's detector pads boxes to about twice the text's height, so the three lines of one cell
+    (服务对象 / 满意度指 / 标, recorded on a harsh page) overlap by half a box: still three rows."""
+    lines = [_line("满意度指", 675, 175, 776, 222), _line("服务对象", 677, 155, 773, 195),
+             _line("标", 701, 210, 749, 247)]
+    assert [ln.text for ln in reading_order(lines)] == ["服务对象", "满意度指", "标"]
+
+
 @pytest.mark.parametrize("form", ["form-02", "form-05"])
 def test_layout_text_fills_detected_cells(form: str, ground_truth: dict[str, GroundTruth]) -> None:
     """Rendered page + the layout's own text lines (perfect OCR) → the layout's cell texts."""
