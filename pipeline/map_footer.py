@@ -9,7 +9,7 @@ label with nothing after it is null.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from declscan.models.ocr import TextLine
@@ -29,6 +29,7 @@ class _Token:
 
     text: str
     evidence: Evidence
+    source: Hashable  # the SheetCell or TextLine it was read from
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class _Found:
     value: str | None
     evidence: Evidence | None
     label_score: float
+    sources: tuple[Hashable, ...]  # the label's token and the value's
 
 
 def map_signoff(sheet: Sheet, outside: Sequence[TextLine], labels: FormLabels) -> Mapped[Signoff]:
@@ -49,6 +51,7 @@ def map_signoff(sheet: Sheet, outside: Sequence[TextLine], labels: FormLabels) -
     raw_date = values.pop("filed_date", None)
     values["filed_date_raw"], values["filed_date"] = raw_date, parse_date(raw_date) if raw_date else None
     mapped.value = Signoff(**values)
+    mapped.consume(source for item in found.values() for source in item.sources)
     for key in labels.signoff:
         item = found.get(key)
         if item is None:
@@ -68,7 +71,7 @@ def map_signoff(sheet: Sheet, outside: Sequence[TextLine], labels: FormLabels) -
 def _table_rows(sheet: Sheet) -> Iterator[list[_Token]]:
     """Every band of the tables (the signoff may be the last row); rows without a label yield nothing."""
     for band in range(sheet.n_bands):
-        yield [_Token(c.text, evidence_of([c])) for c in sheet.band(band) if c.text]
+        yield [_Token(c.text, evidence_of([c]), c) for c in sheet.band(band) if c.text]
 
 
 def _line_rows(lines: Sequence[TextLine]) -> Iterator[list[_Token]]:
@@ -76,31 +79,35 @@ def _line_rows(lines: Sequence[TextLine]) -> Iterator[list[_Token]]:
     row: list[TextLine] = []
     for line in sorted(lines, key=lambda ln: (ln.page, ln.bbox.center[1])):
         if row and (line.page != row[0].page or not row[0].bbox.y0 <= line.bbox.center[1] <= row[0].bbox.y1):
-            yield [_Token(ln.text, Evidence.of_lines([ln])) for ln in sorted(row, key=lambda ln: ln.bbox.x0)]
+            yield _line_tokens(row)
             row = []
         row.append(line)
     if row:
-        yield [_Token(ln.text, Evidence.of_lines([ln])) for ln in sorted(row, key=lambda ln: ln.bbox.x0)]
+        yield _line_tokens(row)
+
+
+def _line_tokens(row: list[TextLine]) -> list[_Token]:
+    return [_Token(ln.text, Evidence.of_lines([ln]), ln) for ln in sorted(row, key=lambda ln: ln.bbox.x0)]
 
 
 def _read_row(tokens: list[_Token], labels: FormLabels) -> Iterator[tuple[str, _Found]]:
     """Every signoff label of a row with its value (the text after it, else the next token's)."""
-    pending: tuple[str, float] | None = None  # a label still waiting for its value
+    pending: tuple[str, float, Hashable] | None = None  # a label still waiting for its value
     for token in tokens:
         lead, segments = _split(token.text, labels)
         if pending is not None and lead:
-            yield pending[0], _Found(lead, token.evidence, pending[1])
+            yield pending[0], _Found(lead, token.evidence, pending[1], (pending[2], token.source))
             pending = None
         for key, score, value in segments:
             if pending is not None:  # another label came first: the pending one is blank
-                yield pending[0], _Found(None, None, pending[1])
+                yield pending[0], _Found(None, None, pending[1], (pending[2],))
                 pending = None
             if value:
-                yield key, _Found(value, token.evidence, score)
+                yield key, _Found(value, token.evidence, score, (token.source,))
             else:
-                pending = (key, score)
+                pending = (key, score, token.source)
     if pending is not None:
-        yield pending[0], _Found(None, None, pending[1])
+        yield pending[0], _Found(None, None, pending[1], (pending[2],))
 
 
 def _split(text: str, labels: FormLabels) -> tuple[str, list[tuple[str, float, str]]]:

@@ -46,6 +46,7 @@ def map_funding(sheet: Sheet, labels: FormLabels) -> Mapped[Funding]:
             mapped.flag(pointer, "duplicate_label", f"“{label.text}”在同一栏出现两次，仅取第一次")
             continue
         cells = sheet.values_right_of(label)
+        mapped.consume(cells)
         raw = clean_cell_text(lines_of(cells))
         amount = parse_amount(raw, unit) if raw is not None else None
         blocks[period][key] = amount

@@ -33,6 +33,7 @@ def map_goals(sheet: Sheet) -> Mapped[Goals]:
                 sheet_cell)
     texts: dict[Period, str | None] = {}
     for period, side in cells.items():
+        mapped.consume(side)
         texts[period] = clean_cell_text(lines_of(side))
         if texts[period] is not None:
             header_score = max((h.label.score for h in headers if h.label and h.label.key == period),

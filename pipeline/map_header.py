@@ -29,6 +29,7 @@ def map_heading(doc: FormDocument, outside: Sequence[TextLine]) -> Mapped[FormIn
     title = "".join(_undecorated(ln.text) for ln in title_lines) or None
     year = parse_fiscal_year(year_lines[0].text) if year_lines else None
     mapped.value = FormInfo(title=title, fiscal_year=year)
+    mapped.consume(title_lines + year_lines[:1])
     if title_lines:
         mapped.note("/form/title", Evidence.of_lines(title_lines))
     else:
@@ -53,6 +54,7 @@ def map_project(sheet: Sheet, labels: FormLabels) -> Mapped[Project]:
             mapped.flag(pointer, "label_not_found", f"未找到“{aliases[0]}”")
             continue
         cells = sheet.values_right_of(label)
+        mapped.consume(cells)
         values[key] = clean_cell_text(lines_of(cells))
         if values[key] is None:
             continue

@@ -63,10 +63,13 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
                 text = clean_cell_text(cell.lines)
                 if text is not None:
                     above[column.key, column.period] = _Label(text, evidence_of([cell], column.score))
+                    mapped.consume([cell])
         for period in PERIODS:
             found = _indicator(period, by_column, above, emitted)
             if found is not None:
                 rows[period].append(found)
+                mapped.consume(cell for column, cell in by_column.items()
+                               if column.period == period and column.key in ("level3", "value"))
     for indicator, evidence in rows["implementation_period"] + rows["annual"]:
         index = len(mapped.value)
         mapped.value.append(indicator)

@@ -8,7 +8,7 @@ mappers then ask for label cells and the value cells to their right.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -92,14 +92,22 @@ def lines_of(cells: Iterable[SheetCell]) -> list[str]:
 
 @dataclass
 class Mapped(Generic[T]):
-    """What a mapper read: the value, the provenance of each leaf it set, and why to look again."""
+    """What a mapper read: the value, the provenance of each leaf it set, and why to look again.
+
+    ``consumed`` holds the sheet cells and text lines the mapper took as a label or a value, so
+    whatever text no mapper took can be raised (``map_unmapped``) instead of silently dropped.
+    """
 
     value: T
     provenance: dict[str, Provenance] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    consumed: set[Hashable] = field(default_factory=set)
 
     def note(self, pointer: str, evidence: Evidence, *, parsed: bool = True) -> None:
         self.provenance[pointer] = evidence.provenance(parsed=parsed)
+
+    def consume(self, items: Iterable[SheetCell | TextLine]) -> None:
+        self.consumed.update(items)
 
     def flag(self, pointer: str, code: str, message: str) -> None:
         self.issues.append(Issue(pointer=pointer, code=code, message=message))

@@ -3,7 +3,8 @@
 Labels are found by fuzzy matching against ``config/labels.yaml``; a value is the cell to the right
 of its label (project, funding), the cell under its header (goals, indicators) or the text after its
 label (signoff). Every leaf set from the page gets a provenance entry (page, box, confidence, source);
-what the mapper could not place is raised as an issue. A field whose label is not found stays null.
+what the mapper could not place is raised as an issue. A field whose label is not found stays null,
+and any text no mapper took is raised on the field nearest to it (``map_unmapped``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from declscan.pipeline.map_goals import map_goals
 from declscan.pipeline.map_header import map_heading, map_project
 from declscan.pipeline.map_indicators import map_indicators
 from declscan.pipeline.map_sheet import Mapped, Sheet, outside_tables
+from declscan.pipeline.map_unmapped import flag_unmapped
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ def map_fields(doc: FormDocument, *, labels: FormLabels) -> FormDocument:
                               goals=goals.value, indicators=indicators.value, signoff=signoff.value)
     provenance = {pointer: p for part in parts for pointer, p in part.provenance.items()}
     issues = tuple(issue for part in parts for issue in part.issues)
+    consumed = (item for part in parts for item in part.consumed)
+    issues += tuple(flag_unmapped(sheet, outside, doc.tables, consumed, provenance))
     log.info("mapped %s: %d indicators, %d fields with provenance, %d issues",
              doc.document_id, len(declaration.indicators), len(provenance), len(issues))
     return doc.model_copy(update={"declaration": declaration, "provenance": provenance,

@@ -443,3 +443,78 @@ def test_issues_are_appended_to_the_documents_issues() -> None:
     assert out.issues[0].code == "earlier"
     assert len(out.issues) > 1
     assert out.declaration is not None and out.declaration.indicators == []
+
+
+# --- the safety net: text no mapper took -------------------------------------------------------------
+
+def unmapped(out: FormDocument) -> dict[str, list[str]]:
+    """``{pointer: [message, …]}`` of the ``unmapped_text`` issues."""
+    found: dict[str, list[str]] = {}
+    for issue in out.issues:
+        if issue.code == "unmapped_text":
+            found.setdefault(issue.pointer, []).append(issue.message)
+    return found
+
+
+def two_rows() -> Table:
+    table = indicator_header(Table(), 0, rows=3)
+    indicator_row(table, 1, ("数量指标", "扶持项目", "≥12项"), ("数量指标", "扶持项目", "≥12项"),
+                  level1="产出指标")
+    return table
+
+
+def test_a_value_beside_a_placeholder_is_raised_on_its_row() -> None:
+    """指标1: | ≥5户: the row is not made (rule 2), but its value is data the form printed."""
+    table = two_rows()
+    indicator_row(table, 2, ("质量指标", "指标1:", "≥5户"), ("质量指标", "按文件执行", "1个"), level1="")
+    out = mapped(table)
+    assert [i.level3 for i in out.declaration.indicators] == ["扶持项目", "扶持项目", "按文件执行"]
+    assert list(unmapped(out)) == ["/indicators/2"]  # the row printed beside it (年度 按文件执行)
+    assert "“≥5户”" in unmapped(out)["/indicators/2"][0]
+
+
+def test_a_cell_split_by_a_spurious_rule_is_raised() -> None:
+    """The grid cut a 三级 cell in two: the column reads the larger part, the other part is raised."""
+    table = two_rows()
+    table.add(2, 1, "").add(2, IMPL_L2, "质量指标")
+    table.cells.append(GridCell(row=2, col=IMPL_L3, bbox=BBox.of(380, 380, 500, 420), lines=("按文件",)))
+    table.cells.append(GridCell(row=2, col=IMPL_L3, bbox=BBox.of(500, 380, 560, 420), lines=("执行",)))
+    table.add(2, IMPL_VAL, "1个").add(2, ANN_L2, "").add(2, ANN_L3, "", last_col=7).add(2, ANN_VAL, "")
+    out = mapped(table)
+    assert out.declaration.indicators[1].level3 == "按文件"
+    assert list(unmapped(out)) == ["/indicators/1"]
+
+
+def test_text_beside_a_continued_table_raises_every_field_read_from_it() -> None:
+    """Only part of page 2's table was found: its x fractions are of the wrong width, so every row
+    read from it is suspect, not just the nearest."""
+    second = Table(page=2, top=120.0)
+    indicator_row(second, 0, ("", "扶持金额", "100万元"), ("", "扶持金额", "100万元"), level1="")
+    beside = line("满意度", LEFT + sum(WIDTHS) + 30, 130, page=2)
+    out = mapped(two_rows(), second, lines=(beside,))
+    rows_on_page_2 = {f"/indicators/{i}" for i, ind in enumerate(out.declaration.indicators)
+                      if out.provenance[f"/indicators/{i}/level3"].page == 2}
+    assert len(rows_on_page_2) == 2
+    assert set(unmapped(out)) == rows_on_page_2
+    assert all("表格旁" in m for messages in unmapped(out).values() for m in messages)
+
+
+def test_a_line_under_the_table_that_is_no_signoff_is_raised() -> None:
+    table = two_rows()
+    out = mapped(table, lines=(line("负责人:王静", LEFT, 450), line("另附：企业名单12户", LEFT, 480)))
+    assert out.declaration.signoff.responsible_person == "王静"
+    assert [m for ms in unmapped(out).values() for m in ms] == [
+        "第1页有文字未归入任何字段：“另附：企业名单12户”，请核对是否遗漏或错位"]
+
+
+def test_labels_placeholders_and_mapped_text_raise_nothing() -> None:
+    table = goals_table("目标1:\n目标2:\n.....", "目标1:甲\n.....")
+    out = mapped(table, lines=(line("(2024年度)", 300, 100), line("项目支出绩效目标申报表", 200, 60)))
+    assert unmapped(out) == {}
+
+
+def test_a_repeated_funding_label_raises_its_value() -> None:
+    out = mapped(funding_table("项目资金 (万元)", [("资金总额:", "100", "年度资金总额:", "50"),
+                                                 ("资金总额:", "999", "其他资金", "")]))
+    assert out.declaration.funding.implementation_period.total == Amount(raw="100", yuan=1_000_000)
+    assert any("“999”" in m for ms in unmapped(out).values() for m in ms)
