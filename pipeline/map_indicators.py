@@ -5,6 +5,10 @@ column; each later cell belongs to the column it overlaps most, so a block conti
 page's table lines up by position. A merged or blank 一级/二级 cell takes the label above it. A
 三级 cell that is blank or only a placeholder makes no row; a blank 指标值 keeps the row with a null
 value. All 实施期 rows come first, then all 年度 rows, each in table order.
+
+A blank 指标值 is flagged when the other group prints the same 三级 in the same row with a value:
+the form repeats an indicator across its groups, so one blank side is a value the scan lost (faint,
+under a seal) far more often than one the filer left out.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 
 from declscan.models.record import PERIODS, Indicator, Period
 from declscan.pipeline.map_sheet import Evidence, Mapped, Sheet, SheetCell, evidence_of
-from declscan.pipeline.normalize import clean_cell_text, parse_indicator_value
+from declscan.pipeline.normalize import clean_cell_text, parse_indicator_value, squash
 
 # The header row's columns left to right, when all seven are printed.
 HEADER_ORDER: tuple[tuple[str, Period | None], ...] = (
@@ -48,6 +52,7 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
         return mapped
     columns = _header_columns(sheet.starting(start))
     rows: dict[Period, list[tuple[Indicator, dict[str, Evidence]]]] = {p: [] for p in PERIODS}
+    bands: dict[Period, list[int]] = {p: [] for p in PERIODS}  # the band each row was read in
     above: dict[tuple[str, Period | None], _Label] = {}
     emitted: dict[Period, SheetCell] = {}
     for band in range(start + 1, sheet.n_bands):
@@ -68,6 +73,7 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
             found = _indicator(period, by_column, above, emitted)
             if found is not None:
                 rows[period].append(found)
+                bands[period].append(band)
                 mapped.consume(cell for column, cell in by_column.items()
                                if column.period == period and column.key in ("level3", "value"))
     for indicator, evidence in rows["implementation_period"] + rows["annual"]:
@@ -80,7 +86,25 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
             if not getattr(indicator, level):
                 mapped.flag(f"/indicators/{index}/{level}", "indicator_level_missing",
                             "该指标上方未找到一级/二级指标名称")
+    _flag_one_sided_values(mapped, [band for p in PERIODS for band in bands[p]])
     return mapped
+
+
+def _flag_one_sided_values(mapped: Mapped[list[Indicator]], bands: list[int]) -> None:
+    """A blank 指标值 whose row repeats, with a value, in the other group (same band, same 三级;
+    a 年度 三级 clipped by its narrow cell is a prefix of the 实施期 one)."""
+    for index, (indicator, band) in enumerate(zip(mapped.value, bands, strict=True)):
+        if indicator.value is not None:
+            continue
+        mine = squash(indicator.level3)
+        for other, other_band in zip(mapped.value, bands, strict=True):
+            theirs = squash(other.level3)
+            if (other.period != indicator.period and other_band == band and other.value is not None
+                    and (mine.startswith(theirs) or theirs.startswith(mine))):
+                mapped.flag(f"/indicators/{index}/value", "indicator_value_one_sided",
+                            f"另一栏同一指标“{indicator.level3}”的指标值为“{other.value.raw}”，本栏指标值为空，"
+                            "请核对是否漏识别")
+                break
 
 
 def _indicator(period: Period, by_column: dict[Column, SheetCell],

@@ -456,8 +456,9 @@ def unmapped(out: FormDocument) -> dict[str, list[str]]:
     return found
 
 
-def two_rows() -> Table:
-    table = indicator_header(Table(), 0, rows=3)
+def two_rows(block_rows: int = 3) -> Table:
+    """The header and one indicator row (both groups), the 绩效指标 cell spanning ``block_rows``."""
+    table = indicator_header(Table(), 0, rows=block_rows)
     indicator_row(table, 1, ("数量指标", "扶持项目", "≥12项"), ("数量指标", "扶持项目", "≥12项"),
                   level1="产出指标")
     return table
@@ -518,3 +519,17 @@ def test_a_repeated_funding_label_raises_its_value() -> None:
                                                  ("资金总额:", "999", "其他资金", "")]))
     assert out.declaration.funding.implementation_period.total == Amount(raw="100", yuan=1_000_000)
     assert any("“999”" in m for ms in unmapped(out).values() for m in ms)
+
+
+def test_a_blank_value_is_flagged_when_the_other_group_prints_the_same_row_with_one() -> None:
+    table = two_rows(block_rows=4)
+    # the 年度 三级 clipped by its narrow cell, its value lost under a seal
+    indicator_row(table, 2, ("质量指标", "根据项目协议约定进度执行", "1个"),
+                  ("质量指标", "根据项目协议约定", ""), level1="")
+    indicator_row(table, 3, ("时效指标", "及时拨付", "及时"), ("时效指标", "年底前完成", ""), level1="")
+    out = mapped(table)
+    flagged = {i.pointer: i.code for i in out.issues if i.code == "indicator_value_one_sided"}
+    rows = out.declaration.indicators
+    blank = [f"/indicators/{i}/value" for i, row in enumerate(rows) if row.value is None]
+    assert len(blank) == 2
+    assert flagged == {blank[0]: "indicator_value_one_sided"}  # not 年底前完成: another indicator
