@@ -19,8 +19,9 @@ from declscan.models.record import Amount, IndicatorValue, Operator
 # --- rule 1 and 2: cell text ------------------------------------------------------------------
 
 # A template placeholder as printed (matched on the raw text, so the kept text stays as printed):
-# 指标1: / 目标3： (any colon, full-width digits, spaces), or a run of dots or an ellipsis.
-_NUMBERED = r"(?:指标|目标)\s*[0-9０-９]+\s*[:：︰]"
+# 指标1: / 目标3： (any colon, full-width digits, spaces), or a run of dots or an ellipsis. OCR
+# often loses the first character of a box (目标1: → 标1:), so a bare 标N: counts too.
+_NUMBERED = r"(?:指标|目标|标)\s*[0-9０-９]+\s*[:：︰]"
 _DOTS = r"(?:[.．。·・•]{3,}|[…⋯]+)"
 _PLACEHOLDER = rf"(?:{_NUMBERED}|{_DOTS})"
 # Placeholders at the start of a line or after white space. A cell flattened to one line keeps its

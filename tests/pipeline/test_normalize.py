@@ -69,6 +69,11 @@ def test_flattened_goal_cell_drops_every_line_start_placeholder() -> None:
     assert clean_cell_text([cell]) == "引领区内科技创新企业的扶持、奖励 区内科技企业科技项目的研发扶持 智创城"
 
 
+def test_placeholder_that_lost_its_first_character_to_ocr_is_still_a_placeholder() -> None:
+    assert clean_cell_text(["标1:兑现招商引资优惠政策"]) == "兑现招商引资优惠政策"
+    assert clean_cell_text(["商标1:注册"]) == "商标1:注册"  # mid-word: real text
+
+
 def test_placeholders_between_texts_leave_one_space() -> None:
     assert clean_cell_text(["目标1: 甲  目标2:  乙 ....."]) == "甲 乙"
 
