@@ -8,6 +8,29 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class LineCheckOptions(BaseModel):
+    """When an OCR line is missing characters, judged by where the recognizer put each character
+    (``declscan.pipeline.ocr_check``), and what happens then.
+
+    Holes and margins are in ems of the page's print (one CJK character's advance). Measured on the
+    rendered dev set (clean, mild, harsh): a correct line's largest hole between two CJK characters
+    stays below 0.5 em, a skipped character leaves ~1 em; next to punctuation, whose blank half is
+    allowed for, and at the line's ends, where the detection box pads, 1 em. A suspect line is read
+    again from other views of its crop; one still suspect gets ``suspect_confidence`` at most, so
+    ``flag_low_confidence`` flags every field it feeds.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = True
+    max_cjk_hole: float = Field(default=0.5, gt=0.0, description="em between two CJK characters")
+    max_hole: float = Field(default=0.9, gt=0.0, description="em between tokens next to non-CJK text")
+    max_margin: float = Field(default=1.0, gt=0.0, description="em between the box's end and its text")
+    reread: bool = Field(default=True, description="read suspect lines again from other views")
+    suspect_confidence: float = Field(default=0.5, ge=0.0, le=1.0,
+                                      description="at most this confidence for a line still suspect")
+
+
 class OcrOptions(BaseModel):
     """Where PaddleOCR's model directories are and how the engine runs.
 
@@ -35,6 +58,7 @@ class OcrOptions(BaseModel):
     det_limit_side_len: int = Field(default=960, ge=32)
     det_limit_type: Literal["max", "min"] = "max"
     rec_batch_size: int = Field(default=6, ge=1)
+    line_check: LineCheckOptions = Field(default_factory=LineCheckOptions)
 
 
 class InputLimits(BaseModel):
