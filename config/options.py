@@ -16,8 +16,9 @@ class LineCheckOptions(BaseModel):
     rendered dev set (clean, mild, harsh): a correct line's largest hole between two CJK characters
     stays below 0.5 em, a skipped character leaves ~1 em; next to punctuation, whose blank half is
     allowed for, and at the line's ends, where the detection box pads, 1 em. A suspect line is read
-    again from other views of its crop; one still suspect gets ``suspect_confidence`` at most, so
-    ``flag_low_confidence`` flags every field it feeds.
+    again from other views of its crop; one still suspect, or holding a stray mark (a rule read as
+    ``|``/``I`` between CJK characters), gets ``suspect_confidence`` at most, so
+    ``flag_low_confidence`` flags every field it feeds (any flag threshold above it).
     """
 
     model_config = ConfigDict(frozen=True)

@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -129,9 +130,20 @@ class PaddleOcrEngine:
         log.info("PaddleOCR loaded in %.1f s (%s, %s)", self.load_seconds, det.name, rec.name)
 
     def recognize(self, image: np.ndarray) -> Any:
-        """One ``PaddleOCR.predict()`` result for the BGR page ``image``."""
+        """One ``PaddleOCR.predict()`` result for the BGR page ``image``, with each line's glyph
+        boxes (``text_word``, ``text_word_region``) for the dropped-character check."""
         with self._lock:
-            return self._ocr.predict(image)[0]
+            return self._ocr.predict(image, return_word_box=True)[0]
+
+    def read_lines(self, crops: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+        """The recognition model alone (no detection) on BGR line crops: per crop ``rec_text`` as
+        ``(text, [columns, words, word_columns, word_kinds])`` and ``rec_score``."""
+        if not crops:
+            return []
+        with self._lock:
+            results = self._ocr.paddlex_pipeline.text_rec_model(
+                [np.ascontiguousarray(crop) for crop in crops], return_word_box=True)
+            return [{"rec_text": res["rec_text"], "rec_score": float(res["rec_score"])} for res in results]
 
     def versions(self) -> dict[str, str]:
         return dict(self._versions)

@@ -1,0 +1,150 @@
+"""Dropped-character check of OCR lines, from where the recognizer put each character.
+
+PP-OCR's CTC recognizer emits every character at a column of the line crop, so each reading comes
+with glyph positions. In print, consecutive CJK characters sit one em apart; a character the model
+skipped (it happens at confidence ~1.0 on noisy scans: ``山西转型综合改革示范区`` read as
+``转型综合改范区``) leaves a hole of about one em between its neighbours, or an empty stretch between
+the detection box's end and the first or last glyph. This module measures those holes, in ems of
+the page's own print, and decides which of several readings of a line to keep. Pure: no engine,
+no image.
+
+A second, textual sign: a lone ``|``, ``I`` or ``l`` between CJK characters is a table rule or a
+stroke read as a letter (``引|领``, ``指引I(试行``), never print in these forms.
+
+Full-width punctuation fills only half of its em (``（《“`` on the right, ``，。）》”`` on the left),
+so the blank half is allowed for. Lines without glyph positions (a recorded result, a text layer)
+are never suspect.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from declscan.config.options import LineCheckOptions
+from declscan.pipeline.normalize import squash
+
+BLANK_BEFORE = frozenset("（《“‘〔【「『〈［｛")
+BLANK_AFTER = frozenset("，。、；：！？）》”’〕】」』〉］｝")
+STRAY_MARK = re.compile(r"\||(?<=[\u4e00-\u9fff])[Il](?=[\u4e00-\u9fff（(])")
+MIN_STEPS = 3  # CJK steps a line needs before its own spacing is trusted as the em
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One recognized CJK character, or one run of other characters, with its x-extent in page
+    pixels (for a run: from its first to past its last character's column)."""
+
+    text: str
+    x0: float
+    x1: float
+
+    @property
+    def cjk(self) -> bool:
+        return len(self.text) == 1 and is_cjk(self.text)
+
+    @property
+    def centre(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One recognition of a line: text, score, and its glyphs within the box ``x0``..``x1``."""
+
+    text: str
+    score: float
+    glyphs: tuple[Glyph, ...]
+    x0: float
+    x1: float
+    height: float
+
+
+def is_cjk(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
+def cjk_steps(reading: Reading) -> list[float]:
+    """Distances between the centres of consecutive CJK glyphs (not across other glyphs)."""
+    glyphs = reading.glyphs
+    return [b.centre - a.centre for a, b in itertools.pairwise(glyphs) if a.cjk and b.cjk]
+
+
+def em_per_height(readings: Sequence[Reading]) -> float | None:
+    """The page's em as a share of the box height: median over lines with enough CJK steps."""
+    ratios = [statistics.median(steps) / r.height for r in readings
+              if r.height > 0 and len(steps := cjk_steps(r)) >= MIN_STEPS]
+    return statistics.median(ratios) if ratios else None
+
+
+def line_em(reading: Reading, page_em_per_height: float | None) -> float | None:
+    """The em of this line: its own median CJK step when it has enough, else the page's ratio.
+
+    A median is not moved by a few skipped characters, so the line's own print size wins.
+    """
+    steps = cjk_steps(reading)
+    if len(steps) >= MIN_STEPS:
+        return statistics.median(steps)
+    return page_em_per_height * reading.height if page_em_per_height else None
+
+
+def _extent(glyph: Glyph, em: float) -> tuple[float, float]:
+    """Where a glyph's ink is expected, blank halves of punctuation included."""
+    if glyph.cjk:  # the recognizer's column marks a CJK character's centre
+        return glyph.centre - em / 2, glyph.centre + em / 2
+    before = em / 2 if glyph.text[0] in BLANK_BEFORE else 0.0
+    after = em / 2 if glyph.text[-1] in BLANK_AFTER else 0.0
+    return glyph.x0 - before, glyph.x1 + after
+
+
+def worst_hole(reading: Reading, em: float, options: LineCheckOptions) -> float:
+    """How far the reading's largest unexplained gap exceeds its limit, as a share of the limit.
+
+    0 or less: every gap is within its limit (``max_cjk_hole`` between CJK characters,
+    ``max_hole`` next to other text, ``max_margin`` at the box's ends, all in em).
+    """
+    if not reading.glyphs or em <= 0:
+        return 0.0
+    extents = [_extent(g, em) for g in reading.glyphs]
+    excess = [(extents[0][0] - reading.x0) / em / options.max_margin - 1,
+              (reading.x1 - extents[-1][1]) / em / options.max_margin - 1]
+    for (a, b), (ea, eb) in zip(itertools.pairwise(reading.glyphs), itertools.pairwise(extents), strict=True):
+        limit = options.max_cjk_hole if a.cjk and b.cjk else options.max_hole
+        excess.append((eb[0] - ea[1]) / em / limit - 1)
+    return max(excess)
+
+
+def is_suspect(reading: Reading, page_em_per_height: float | None, options: LineCheckOptions) -> bool:
+    """True when the reading has a hole where characters are missing."""
+    em = line_em(reading, page_em_per_height)
+    return em is not None and worst_hole(reading, em, options) > 0
+
+
+def has_stray_mark(text: str) -> bool:
+    """True when ``text`` holds a rule or stroke read as a letter (see the module docstring)."""
+    return STRAY_MARK.search(text) is not None
+
+
+def is_subsequence(short: str, long: str) -> bool:
+    chars = iter(long)
+    return all(char in chars for char in short)
+
+
+def best_reading(first: Reading, others: Sequence[Reading], page_em_per_height: float | None,
+                 options: LineCheckOptions) -> tuple[Reading, bool]:
+    """The reading to keep for a suspect line, and whether it is still suspect.
+
+    Another reading replaces ``first`` only when it keeps every character of ``first`` in order and
+    adds some (the fault being fixed is a skipped character; a reading that changes characters
+    read at full confidence is not more trustworthy) and has no hole. Among those the longest wins.
+    """
+    read = squash(first.text)
+    complete = [r for r in others
+                if len(squash(r.text)) > len(read) and is_subsequence(read, squash(r.text))
+                and not is_suspect(r, page_em_per_height, options)]
+    if complete:
+        return max(complete, key=lambda r: (len(squash(r.text)), r.score)), False
+    return first, True

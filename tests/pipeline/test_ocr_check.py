@@ -1,0 +1,126 @@
+"""The dropped-character check on synthetic readings: glyphs placed as PP-OCR reports them."""
+
+from __future__ import annotations
+
+import pytest
+
+from declscan.config.options import LineCheckOptions
+from declscan.pipeline.ocr_check import (
+    Glyph,
+    Reading,
+    best_reading,
+    em_per_height,
+    has_stray_mark,
+    is_subsequence,
+    is_suspect,
+    line_em,
+    worst_hole,
+)
+
+EM = 30.0  # one CJK character's advance in these synthetic lines, px
+HEIGHT = 36.0  # box height, px
+OPTIONS = LineCheckOptions()
+
+
+def printed(text: str, *, skip: tuple[int, ...] = (), x0: float = 100.0, pad: float = 5.0,
+            score: float = 0.99) -> Reading:
+    """``text`` printed one em per character; characters at ``skip`` are in the box but not read.
+
+    CJK glyphs are one em wide around their centre (as PaddleOCR's word boxes); punctuation and
+    ASCII runs get the narrow box the decoder's column gives them.
+    """
+    glyphs = []
+    for i, char in enumerate(text):
+        if i in skip:
+            continue
+        left = x0 + pad + i * EM
+        if "\u4e00" <= char <= "\u9fff":
+            glyphs.append(Glyph(char, left, left + EM))
+        elif char in "（《“":
+            glyphs.append(Glyph(char, left + EM - 6, left + EM))  # ink on the right of its em
+        else:
+            glyphs.append(Glyph(char, left, left + 6))  # ，。）》” and ASCII: ink on the left
+    kept = "".join(c for i, c in enumerate(text) if i not in skip)
+    return Reading(text=kept, score=score, glyphs=tuple(glyphs), x0=x0,
+                   x1=x0 + 2 * pad + len(text) * EM, height=HEIGHT)
+
+
+def test_a_complete_line_is_not_suspect() -> None:
+    reading = printed("山西转型综合改革示范区晋中开发区")
+    assert worst_hole(reading, EM, OPTIONS) <= 0
+    assert not is_suspect(reading, EM / HEIGHT, OPTIONS)
+
+
+@pytest.mark.parametrize("skip", [(6,), (6, 8), (0,), (0, 1), (15,)], ids=["one inside", "two inside",
+                                                                          "first", "first two", "last"])
+def test_a_skipped_character_anywhere_makes_the_line_suspect(skip: tuple[int, ...]) -> None:
+    reading = printed("山西转型综合改革示范区晋中开发区", skip=skip)
+    assert len(reading.text) == 16 - len(skip)
+    assert is_suspect(reading, EM / HEIGHT, OPTIONS)
+
+
+def test_punctuation_blank_half_is_allowed_for_but_a_skip_next_to_it_is_not() -> None:
+    text = "部门（单位）项目，《通知》“小巨人”企业"
+    assert not is_suspect(printed(text), EM / HEIGHT, OPTIONS)
+    assert is_suspect(printed(text, skip=(text.index("小"),)), EM / HEIGHT, OPTIONS)
+    assert is_suspect(printed(text, skip=(text.index("项"),)), EM / HEIGHT, OPTIONS)
+
+
+def test_the_line_measures_its_own_em_and_falls_back_to_the_page() -> None:
+    long = printed("为鼓励小微企业壮大规模", skip=(4,))
+    assert line_em(long, 0.5) == pytest.approx(EM), "a median ignores the one skipped step"
+    short = printed("项目")
+    assert line_em(short, 0.5) == pytest.approx(0.5 * HEIGHT)
+    assert line_em(short, None) is None
+    assert not is_suspect(short, None, OPTIONS), "no em known: nothing to judge by"
+
+
+def test_the_page_em_is_the_median_over_lines_with_enough_characters() -> None:
+    lines = [printed("山西转型综合"), printed("晋中开发区管委会"), printed("项目"),
+             printed("示范区晋中", skip=(2,))]
+    assert em_per_height(lines) == pytest.approx(EM / HEIGHT)
+    assert em_per_height([printed("项目")]) is None
+
+
+def test_a_reading_without_glyphs_is_never_suspect() -> None:
+    reading = Reading(text="山西", score=1.0, glyphs=(), x0=0, x1=500, height=HEIGHT)
+    assert not is_suspect(reading, EM / HEIGHT, OPTIONS)
+
+
+def test_thresholds_come_from_the_options() -> None:
+    reading = printed("山西转型综合改革示范区", skip=(5,))
+    assert is_suspect(reading, EM / HEIGHT, OPTIONS)
+    assert not is_suspect(reading, EM / HEIGHT, LineCheckOptions(max_cjk_hole=1.5))
+
+
+def test_a_complete_rereading_replaces_the_first() -> None:
+    first = printed("山西转型综合改革示范区", skip=(0, 7))
+    other = printed("山西转型综合改革示范区", score=0.95)
+    best, still = best_reading(first, [printed("山西转型综合改革示范区", skip=(7,)), other], EM / HEIGHT,
+                               OPTIONS)
+    assert (best.text, best.score, still) == ("山西转型综合改革示范区", 0.95, False)
+
+
+def test_a_rereading_that_changes_characters_or_still_misses_some_is_refused() -> None:
+    first = printed("山西转型综合改革示范区", skip=(7,))
+    changed = printed("出西转型综合改革示范区")  # complete, but 山 became 出
+    holed = printed("山西转型综合改革示范区", skip=(3,))
+    best, still = best_reading(first, [changed, holed], EM / HEIGHT, OPTIONS)
+    assert best is first and still
+
+
+def test_half_and_full_width_punctuation_count_as_the_same_characters() -> None:
+    assert is_subsequence("项目(1年结束)", "一次性项目（1年结束）") is False  # raw forms differ
+    first = printed("一次性项目（1年结束）", skip=(0,))
+    first = Reading(text="次性项目(1年结束)", score=0.99, glyphs=first.glyphs, x0=first.x0, x1=first.x1,
+                    height=HEIGHT)
+    best, still = best_reading(first, [printed("一次性项目（1年结束）")], EM / HEIGHT, OPTIONS)
+    assert (best.text, still) == ("一次性项目（1年结束）", False)
+
+
+@pytest.mark.parametrize(("text", "stray"), [
+    ("在全市起到引|领、标杆作用", True), ("指引I(试行)的通知", True), ("引l领", True),
+    ("AI协同创新子平台", False), ("第1次会议", False), ("2024.1.1-2024.12.31", False), ("Ⅰ类", False),
+])
+def test_a_rule_read_as_a_letter_between_characters_is_a_stray_mark(text: str, stray: bool) -> None:
+    assert has_stray_mark(text) is stray
