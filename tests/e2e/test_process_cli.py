@@ -1,0 +1,82 @@
+"""``declscan process`` end to end: rendered dev-set forms through the real stages and PaddleOCR."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from declscan.devkit.fixtures import Fixture, build_fixtures
+from declscan.devkit.score import score_record
+from declscan.models.record import PublishedRecord
+
+DECLSCAN = [sys.executable, "-P", "-m", "declscan.cli.main"]
+
+
+def run_declscan(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*DECLSCAN, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Fixture]:
+    out = tmp_path_factory.mktemp("fixtures")
+    built = build_fixtures(out, forms=["form-02", "form-04"], levels=("clean", "harsh", "digital"))
+    return {f"{f.form}-{f.level}": f for f in built}
+
+
+def load_record(path: Path) -> PublishedRecord:
+    return PublishedRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_schema_lists_every_contract_key() -> None:
+    result = run_declscan("schema")
+    assert result.returncode == 0, result.stderr
+    schema = json.loads(result.stdout)
+    assert {"form", "project", "funding", "goals", "indicators", "signoff", "review", "provenance"} <= set(
+        schema["required"])
+
+
+def test_bad_files_get_one_line_each_and_the_batch_goes_on(fixtures: dict[str, Fixture],
+                                                           tmp_path: Path) -> None:
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.pdf"
+    truncated.write_bytes(fixtures["form-04-digital"].path.read_bytes()[:700])
+    text = tmp_path / "notes.txt"
+    text.write_text("not a scan", encoding="utf-8")
+    good = fixtures["form-04-digital"]
+    result = run_declscan("process", empty, truncated, text, good.path, "-o", tmp_path / "out")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("declscan: ")]
+    assert [line.split(":")[1].strip() for line in lines] == ["empty.pdf", "truncated.pdf", "notes.txt"]
+    assert "Traceback" not in result.stderr
+    record = load_record(tmp_path / "out" / f"{good.path.stem}.json")
+    score = score_record(good.truth, record, record.review.flagged)
+    assert score.accuracy == 1.0
+    # Form 4 prints 社会效益指标 as 一级, outside the official taxonomy: flagged, not "fixed".
+    assert record.review.flagged == [f"/indicators/{i}/level1" for i in (4, 5, 11, 12)]
+
+
+# Floors a little under what bench-accuracy measures for these two scans (96% and 86%), so an
+# OCR or structure regression fails here; the benchmark reports the real figures per level.
+@pytest.mark.ocr
+@pytest.mark.parametrize(("name", "floor"), [("form-02-clean", 0.9), ("form-04-harsh", 0.8)])
+def test_scans_map_onto_the_contract(fixtures: dict[str, Fixture], name: str, floor: float,
+                                     tmp_path: Path) -> None:
+    fixture = fixtures[name]
+    result = run_declscan("process", fixture.path, "-o", tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = load_record(tmp_path / f"{fixture.path.stem}.json")
+    score = score_record(fixture.truth, record, record.review.flagged)
+    wrong = [f.pointer for f in score.fields if not f.correct]
+    assert score.accuracy >= floor, wrong
+    assert score.row_f1 >= floor, wrong
+    for pointer in ("/form/fiscal_year", "/funding/unit", "/funding/annual/total", "/signoff/filed_date"):
+        assert pointer not in wrong
+    assert record.source.pages == len(fixture.rotation)
+    assert all(p.source == "ocr" and 0.0 < p.confidence <= 1.0 for p in record.provenance.values())
+    assert record.provenance["/project/name"].page == 1
