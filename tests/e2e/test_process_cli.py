@@ -61,10 +61,11 @@ def test_bad_files_get_one_line_each_and_the_batch_goes_on(fixtures: dict[str, F
     assert record.review.flagged == [f"/indicators/{i}/level1" for i in (4, 5, 11, 12)]
 
 
-# Floors a little under what bench-accuracy measures for these two scans (96% and 86%), so an
-# OCR or structure regression fails here; the benchmark reports the real figures per level.
+# Floors a little under what bench-accuracy measures for these two scans (fields 96% and 86%,
+# indicator rows 0.96 and 0.79), so an OCR or structure regression fails here; the benchmark
+# reports the real figures per level.
 @pytest.mark.ocr
-@pytest.mark.parametrize(("name", "floor"), [("form-02-clean", 0.9), ("form-04-harsh", 0.8)])
+@pytest.mark.parametrize(("name", "floor"), [("form-02-clean", 0.9), ("form-04-harsh", 0.75)])
 def test_scans_map_onto_the_contract(fixtures: dict[str, Fixture], name: str, floor: float,
                                      tmp_path: Path) -> None:
     fixture = fixtures[name]
