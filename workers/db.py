@@ -6,11 +6,15 @@ The review app adds its own tables (users, tokens, claims, audit) on the same ``
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+CREATE_ATTEMPTS = 3
 
 
 def utcnow() -> dt.datetime:
@@ -107,5 +111,21 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create every table registered on ``Base`` that does not exist yet (idempotent)."""
-    Base.metadata.create_all(engine)
+    """Create every service table that does not exist yet (idempotent).
+
+    Several processes may start at once on a fresh database (``declscan worker`` and ``watch``):
+    a table another one created between the existence check and the CREATE is not an error.
+    """
+    # Receipts and published JSON live beside the code that writes them; register them here.
+    import declscan.workers.ingest
+    import declscan.workers.publisher  # noqa: F401
+
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError,
+                sqlalchemy.exc.IntegrityError):
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5)

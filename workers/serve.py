@@ -60,8 +60,6 @@ def prepare_database(settings: Settings) -> Runtime:
 
     Raises sqlalchemy.exc.OperationalError when the database cannot be reached.
     """
-    import declscan.workers.ingest  # noqa: F401 - registers the receipts table on Base
-
     rt = Runtime.build(settings)
     with rt.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
