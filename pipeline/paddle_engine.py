@@ -9,7 +9,6 @@ is ever downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.resources
 import importlib.util
@@ -27,6 +26,7 @@ import numpy as np
 import yaml
 
 from declscan.config.options import OcrOptions
+from declscan.pipeline.digest import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,6 @@ def model_files(options: OcrOptions, role: Role) -> ModelFiles:
     if params_pin:
         pins["inference.pdiparams"] = params_pin
     return ModelFiles(role, name, Path(directory) if directory else default_model_dir(name), pins)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_model(model: ModelFiles) -> dict[str, str]:
