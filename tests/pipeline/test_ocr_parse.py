@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 
 from declscan.models.document import FormDocument, PageInfo
 from declscan.models.record import Source
 from declscan.pipeline.ocr import median_confidence, parse_paddle_result, run_ocr
-from declscan.pipeline.preprocess import denoise_for_ocr
+from declscan.pipeline.preprocess import NOISE_LEVEL, denoise_for_ocr, noise_level
 
 # Recorded once from a real PaddleOCR 3.7 run (PP-OCRv5 mobile, 960 max): a 1654x600 strip of a
 # dense 200-DPI form page, the same strip turned 180°, and config/selfcheck.png.
@@ -138,3 +139,19 @@ def test_the_turn_is_kept_only_when_it_reads_better() -> None:
 def test_one_image_per_page_is_required() -> None:
     with pytest.raises(ValueError, match="1 images for 2 pages"):
         run_ocr(document(2), [page_image(5)], engine=ReplayEngine())
+
+
+def printed_page(noise_sigma: float) -> np.ndarray:
+    page = np.full((300, 600, 3), 255, dtype=np.uint8)
+    for row in range(4):
+        cv2.putText(page, "2024.1.1--2024.12.31; 1,200.00", (20, 60 + 60 * row), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.9, (0, 0, 0), 2)
+    noise = np.random.default_rng(7).normal(0, noise_sigma, page.shape) if noise_sigma else 0
+    return np.clip(page + noise, 0, 255).astype(np.uint8)
+
+
+def test_only_a_noisy_page_is_denoised_for_the_recognizer() -> None:
+    quiet, noisy = printed_page(0), printed_page(6)
+    assert noise_level(quiet) < NOISE_LEVEL < noise_level(noisy)
+    assert denoise_for_ocr(quiet) is quiet, "small punctuation on a quiet page stays as printed"
+    assert np.array_equal(denoise_for_ocr(noisy), cv2.medianBlur(noisy, 3))
