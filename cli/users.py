@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import sys
+from collections.abc import Callable
 
 from sqlalchemy.orm import sessionmaker
 
@@ -49,36 +51,40 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
-def _add_user(args: argparse.Namespace) -> int:
-    try:
-        password = _read_password(args.password_stdin)
-        with _sessions().begin() as session:
-            user = add_user(session, args.name, args.role, password)
-            print(f"added {user.role} {user.name}")
-    except AccountError as exc:
-        print(f"declscan users add: {exc}", file=sys.stderr)
-        return 2
-    return 0
+def _reports_account_errors(command: str) -> Callable[[Callable[[argparse.Namespace], None]],
+                                                      Callable[[argparse.Namespace], int]]:
+    """Run an account command: 0 when it worked, else one ``declscan <command>: reason`` line and 2."""
+    def wrap(run: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(run)
+        def wrapped(args: argparse.Namespace) -> int:
+            try:
+                run(args)
+            except AccountError as exc:
+                print(f"declscan {command}: {exc}", file=sys.stderr)
+                return 2
+            return 0
+        return wrapped
+    return wrap
 
 
-def _create_token(args: argparse.Namespace) -> int:
-    try:
-        with _sessions().begin() as session:
-            row, token = create_token(session, args.name)
-            print(f"token {row.id} for {args.name} (shown only now):", file=sys.stderr)
-            print(token)
-    except AccountError as exc:
-        print(f"declscan tokens create: {exc}", file=sys.stderr)
-        return 2
-    return 0
+@_reports_account_errors("users add")
+def _add_user(args: argparse.Namespace) -> None:
+    password = _read_password(args.password_stdin)
+    with _sessions().begin() as session:
+        user = add_user(session, args.name, args.role, password)
+        print(f"added {user.role} {user.name}")
 
 
-def _revoke_token(args: argparse.Namespace) -> int:
-    try:
-        with _sessions().begin() as session:
-            revoke_token(session, args.id)
-            print(f"revoked token {args.id}")
-    except AccountError as exc:
-        print(f"declscan tokens revoke: {exc}", file=sys.stderr)
-        return 2
-    return 0
+@_reports_account_errors("tokens create")
+def _create_token(args: argparse.Namespace) -> None:
+    with _sessions().begin() as session:
+        row, token = create_token(session, args.name)
+        print(f"token {row.id} for {args.name} (shown only now):", file=sys.stderr)
+        print(token)
+
+
+@_reports_account_errors("tokens revoke")
+def _revoke_token(args: argparse.Namespace) -> None:
+    with _sessions().begin() as session:
+        revoke_token(session, args.id)
+        print(f"revoked token {args.id}")
