@@ -5,13 +5,16 @@ polling observer with ``settings.watch_polling`` for NFS/SMB shares, where inoti
 files written by another host), a scan at start (files dropped while the service was down) and a
 periodic full rescan (events lost to an overflowing queue, a file left after a failed ingest).
 
-A file is taken only when its size and mtime are unchanged across two checks at least
-:data:`SETTLE_SECONDS` apart, so a slow copy is not read half-written. Writers that can should still
-write under a temporary name (``x.pdf.part``) and rename: such names are never taken.
+A file renamed into the inbox is taken at once: a rename is atomic, so its writer has finished
+(the way writers should deliver: ``x.pdf.part`` then rename; such temporary names are never taken).
+Any other file is taken only when its size and mtime are unchanged across two checks at least
+:data:`SETTLE_SECONDS` apart, so a slow copy is not read half-written. The loop wakes on events
+and checks pending files every :data:`CHECK_SECONDS`, so the service adds little to a file's latency.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -35,6 +38,7 @@ from declscan.workers.quarantine import printable_name
 log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 1.0
+CHECK_SECONDS = 0.2
 # Browsers, office suites, rsync, scanners' upload tools and editors write under these names first.
 TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".swp", "~")
 TEMPORARY_PREFIXES = (".", "~$")
@@ -64,10 +68,21 @@ class InboxTracker:
         self._left: dict[Path, tuple[int, int]] = {}
         self._folders_named: set[str] = set()
 
-    def note(self, path: Path) -> None:
-        """Consider ``path`` (from an event or a scan) if it is a candidate in the inbox itself."""
-        if path.parent == self.inbox and is_candidate_name(path.name):
+    def note(self, path: Path, *, renamed: bool = False) -> None:
+        """Consider ``path`` (from an event or a scan) if it is a candidate in the inbox itself.
+
+        ``renamed``: it was just renamed into place, so it is complete and needs no settling.
+        """
+        if path.parent != self.inbox or not is_candidate_name(path.name):
+            return
+        if renamed:
+            self._pending[path] = _Seen(-1, -1, since=float("-inf"))
+        else:
             self._pending.setdefault(path, None)
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
 
     def rescan(self) -> None:
         """Note every candidate file now in the inbox; sub-folders are not watched."""
@@ -98,7 +113,10 @@ class InboxTracker:
             if self._left.get(path) == signature:
                 del self._pending[path]
                 continue
-            if seen is None or (seen.size, seen.mtime_ns) != signature:
+            if seen is not None and seen.size < 0:  # renamed into place: complete
+                del self._pending[path]
+                stable.append(path)
+            elif seen is None or (seen.size, seen.mtime_ns) != signature:
                 self._pending[path] = _Seen(*signature, since=now)
             elif now - seen.since >= self.settle_seconds:
                 del self._pending[path]
@@ -115,15 +133,16 @@ class InboxTracker:
 
 
 class _EventsToQueue(FileSystemEventHandler):
-    """Puts the path of every file event on a queue; the watcher loop does the rest."""
+    """Puts ``(path, renamed)`` of every file event on a queue; the watcher loop does the rest."""
 
-    def __init__(self, paths: queue.SimpleQueue[Path]) -> None:
+    def __init__(self, paths: queue.SimpleQueue[tuple[Path, bool]]) -> None:
         self.paths = paths
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory or event.event_type in ("deleted", "opened", "closed_no_write"):
             return
-        self.paths.put(Path(os.fsdecode(event.dest_path or event.src_path)))
+        renamed = event.event_type == "moved"
+        self.paths.put((Path(os.fsdecode(event.dest_path if renamed else event.src_path)), renamed))
 
 
 def run_watcher(
@@ -137,15 +156,16 @@ def run_watcher(
 ) -> None:
     """Watch ``settings.inbox`` until ``stop_event`` is set; call ``on_document(id)`` per new document.
 
-    Every ``poll_interval`` seconds the pending files are checked and the settled ones ingested
-    (:func:`~declscan.workers.ingest.ingest_file`), one at a time; a file whose ingest fails is
+    The loop wakes on every event, and every :data:`CHECK_SECONDS` while files are pending (else
+    every ``poll_interval`` seconds, also the polling observer's period); the settled files are
+    ingested (:func:`~declscan.workers.ingest.ingest_file`), one at a time; a file whose ingest fails is
     logged and retried at the next rescan, and the others go on. ``sessions`` defaults to the
     database of ``settings.db_url``.
     """
     inbox = settings.inbox
     inbox.mkdir(parents=True, exist_ok=True)
     sessions = sessions or make_sessionmaker(make_engine(settings.db_url))
-    events: queue.SimpleQueue[Path] = queue.SimpleQueue()
+    events: queue.SimpleQueue[tuple[Path, bool]] = queue.SimpleQueue()
     observer = _start_observer(inbox, _EventsToQueue(events), polling=settings.watch_polling,
                                poll_interval=poll_interval)
     tracker = InboxTracker(inbox)
@@ -158,16 +178,23 @@ def run_watcher(
                 tracker.rescan()
                 next_rescan = now + rescan_interval
             while not events.empty():
-                tracker.note(events.get_nowait())
+                path, renamed = events.get_nowait()
+                tracker.note(path, renamed=renamed)
             for path in tracker.take_stable(now):
                 if stop_event.is_set():
                     break  # the rest stays in the inbox for the next start
                 _take(path, settings=settings, sessions=sessions, on_document=on_document, tracker=tracker)
-            stop_event.wait(poll_interval)
+            _wait_for_event(events, CHECK_SECONDS if tracker.has_pending else poll_interval)
     finally:
         observer.stop()
         observer.join(timeout=10)
         log.info("stopped watching %s", inbox)
+
+
+def _wait_for_event(events: queue.SimpleQueue[tuple[Path, bool]], timeout: float) -> None:
+    """Sleep until an event arrives (put back for the loop) or ``timeout`` passes."""
+    with contextlib.suppress(queue.Empty):
+        events.put(events.get(timeout=timeout))
 
 
 def _start_observer(inbox: Path, handler: FileSystemEventHandler, *, polling: bool,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from declscan.config.settings import Settings
 from declscan.workers.db import DocumentRow
 from declscan.workers.store import DocumentStore
-from declscan.workers.watcher import is_candidate_name, run_watcher
+from declscan.workers.watcher import InboxTracker, is_candidate_name, run_watcher
 
 POLL = 0.2
 
@@ -133,3 +133,16 @@ def test_a_slow_writer_is_taken_once_and_complete(settings: Settings, sqlite_ses
     assert document_ids(sqlite_sessions) == [sha]
     assert DocumentStore(settings).source_path(sha).read_bytes() == data
     assert not settings.quarantine.exists()
+
+
+def test_a_file_renamed_into_place_needs_no_settling_and_a_written_one_does(tmp_path) -> None:
+    tracker = InboxTracker(tmp_path, settle_seconds=30.0)
+    (tmp_path / "renamed.pdf").write_bytes(b"%PDF-1.4 complete")
+    (tmp_path / "written.pdf").write_bytes(b"%PDF-1.4 maybe still growing")
+    tracker.note(tmp_path / "renamed.pdf", renamed=True)
+    tracker.note(tmp_path / "written.pdf")
+
+    assert tracker.take_stable(now=100.0) == [tmp_path / "renamed.pdf"]
+    assert tracker.take_stable(now=110.0) == [], "unchanged, but not yet for the settle time"
+    assert tracker.take_stable(now=130.0) == [tmp_path / "written.pdf"]
+    assert not tracker.has_pending
