@@ -80,6 +80,13 @@ class PhoneRules(_Data):
         return value
 
 
+class MarkRules(_Data):
+    """Paired marks (NFKC forms): opening → closing; ``strict`` marks never stand alone."""
+
+    pairs: dict[str, str] = Field(min_length=1)
+    strict: frozenset[str] = frozenset()
+
+
 class FormRules(_Data):
     """Everything ``validate`` checks against, as data."""
 
@@ -89,6 +96,7 @@ class FormRules(_Data):
     numeric_indicators: NumericIndicators
     filed_date: FiledDateRules
     phone: PhoneRules
+    marks: MarkRules
     taxonomy: Taxonomy
 
 

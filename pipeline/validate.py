@@ -18,6 +18,7 @@ from typing import Any
 from declscan.config.formdata import FormRules, Taxonomy
 from declscan.models.document import FormDocument, Issue
 from declscan.models.record import FUNDING_KEYS, PERIODS, Amount, Declaration, IndicatorValue
+from declscan.pipeline.marks import text_fields, unpaired_mark
 from declscan.pipeline.normalize import YUAN_PER_UNIT, parse_amount, squash
 
 VALIDATION_PREFIX = "validation."
@@ -48,7 +49,7 @@ def validate(doc: FormDocument, *, rules: FormRules) -> FormDocument:
             *_unit_mismatches(declaration, rules),
             *_annual_over_period(declaration, rules), *_costs(declaration, rules),
             *_taxonomy(declaration, rules.taxonomy), *_indicator_values(declaration, rules),
-            *_filed_date(declaration, rules), *_phone(declaration, rules),
+            *_filed_date(declaration, rules), *_phone(declaration, rules), *_marks(declaration, rules),
         ]
     return doc.model_copy(update={"issues": kept + tuple(dict.fromkeys(raised))})
 
@@ -305,3 +306,10 @@ def _phone(d: Declaration, rules: FormRules) -> Iterator[Issue]:
             return
     yield _issue("/signoff/phone", "phone_malformed",
                  f"联系电话“{phone}”不是有效号码（7–8 位座机号、带区号的座机号或 11 位手机号）")
+
+
+def _marks(d: Declaration, rules: FormRules) -> Iterator[Issue]:
+    for pointer, text in text_fields(d):
+        if mark := unpaired_mark(text, rules.marks):
+            yield _issue(pointer, "unpaired_mark",
+                         f"“{mark}”与前后的括号或引号不成对，可能识别有误，请核对标点")

@@ -280,3 +280,33 @@ def test_loaders_parse_once_and_carry_the_official_taxonomy() -> None:
     assert taxonomy.levels["产出指标"] == ("数量指标", "质量指标", "时效指标", "成本指标")
     assert taxonomy.levels["满意度指标"] == ("服务对象满意度指标",)
     assert taxonomy.levels["效益指标"] == ("经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标")
+
+
+# --- paired marks ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("pointer", "misread", "mark"), [
+    ("/project/basis", "市政发〔2019）36号", ")"),          # 〕 read as ）
+    ("/project/basis", "综示晋开管发（2023〕50号", "〕"),     # 〔 read as （
+    ("/goals/annual", "5家挂牌晋兴板”和其中3家", "”"),         # the opening quote dropped
+    ("/indicators/1/level3", "综示晋开管发【2022123号", "【"),  # 】 read as 1
+    ("/indicators/0/value", "《办法(试行》", "》"),
+])
+def test_marks_that_do_not_pair_are_flagged(ground_truth: dict[str, GroundTruth], pointer: str,
+                                            misread: str, mark: str) -> None:
+    truth = ground_truth["form-03"]
+    value: Any = misread
+    if pointer.endswith("value"):
+        value = {"raw": misread, "operator": None, "number": None, "unit": None}
+    assert _found(truth, {pointer: value}) == {(pointer, "unpaired_mark")}
+    assert f"“{mark}”" in _messages(truth, {pointer: value})[pointer]
+
+
+@pytest.mark.parametrize("text", [
+    "1）建立平台；2）运维子平台",               # enumerations close what they never opened
+    "晋开发(2015)10号（试行）",                 # full and half width are one mark
+    "《通知》（综示晋开管发【2022】9号）“晋兴板”",  # nested and in sequence
+    "（一",                                       # an unclosed parenthesis may be a cut cell
+])
+def test_marks_that_pair_or_may_stand_alone_are_not_flagged(ground_truth: dict[str, GroundTruth],
+                                                            text: str) -> None:
+    assert _found(ground_truth["form-03"], {"/project/plan": text}) == set()
