@@ -59,6 +59,15 @@ class OcrOptions(BaseModel):
     det_limit_side_len: int = Field(default=960, ge=32)
     det_limit_type: Literal["max", "min"] = "max"
     rec_batch_size: int = Field(default=6, ge=1)
+    # A line's score is PaddleX's mean over its characters, which averages one doubtful character
+    # of a long line away; so each character's doubt (1 - probability) also counts, weighted by its
+    # kind: the recognizer is less sure of punctuation it reads right (often 0.5-0.8) than of
+    # words (1.00), so a mark's doubt weighs less. On the rendered dev set these weights halved the
+    # silent errors of clean and mild pages with review load under 15% (devkit/bench_accuracy.py).
+    doubt_weight_word: float = Field(default=0.5, ge=0.0, le=1.0,
+                                     description="weight of a letter's, digit's or ideograph's doubt")
+    doubt_weight_mark: float = Field(default=0.2, ge=0.0, le=1.0,
+                                     description="weight of a punctuation mark's doubt")
     line_check: LineCheckOptions = Field(default_factory=LineCheckOptions)
 
 

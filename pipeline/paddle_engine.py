@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,8 @@ class PaddleOcrEngine:
             self._versions[f"{model.role}_sha256"] = digests["inference.pdiparams"]
         started = time.perf_counter()
         self._ocr = _load_paddleocr(options, det, rec)
+        rec_model = self._ocr.paddlex_pipeline.text_rec_model
+        rec_model.post_op = DoubtfulCharacterDecode(rec_model.post_op, options)
         self.load_seconds = time.perf_counter() - started
         self._lock = threading.Lock()  # one predictor, not safe to call from two threads at once
         log.info("PaddleOCR loaded in %.1f s (%s, %s)", self.load_seconds, det.name, rec.name)
@@ -155,6 +158,44 @@ def _load_paddleocr(options: OcrOptions, det: ModelFiles, rec: ModelFiles) -> An
         text_det_limit_side_len=options.det_limit_side_len, text_det_limit_type=options.det_limit_type,
         text_recognition_batch_size=options.rec_batch_size,
     )
+
+
+def line_scores(probs: np.ndarray, characters: Sequence[str], means: Sequence[float], *,
+                word_weight: float, mark_weight: float) -> list[float]:
+    """Per line of a CTC output ``probs`` (lines × frames × classes; class ``i`` is
+    ``characters[i]``, 0 the blank): the lower of the decoder's mean score (``means``) and
+    ``1 - weight × (1 - p)`` over every character it emits with probability ``p``, the weight by
+    the character's kind (letters, digits and ideographs: ``word_weight``; the rest:
+    ``mark_weight``).
+    """
+    best, winner = probs.max(axis=-1), probs.argmax(axis=-1)
+    scores = []
+    for line_best, line_winner, mean in zip(best, winner, means, strict=True):
+        emits = line_winner != 0
+        emits[1:] &= line_winner[1:] != line_winner[:-1]
+        score = float(mean)
+        for index, p in zip(line_winner[emits], line_best[emits], strict=True):
+            weight = word_weight if _is_word(characters[index]) else mark_weight
+            score = min(score, 1.0 - weight * (1.0 - float(p)))
+        scores.append(score)
+    return scores
+
+
+def _is_word(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LN"
+
+
+class DoubtfulCharacterDecode:
+    """PaddleX's CTC decoder with each line's score from :func:`line_scores`."""
+
+    def __init__(self, decode: Any, options: OcrOptions) -> None:
+        self.decode, self.options = decode, options
+
+    def __call__(self, pred: Any, **kwargs: Any) -> tuple[list[Any], list[float]]:
+        texts, means = self.decode(pred, **kwargs)
+        return texts, line_scores(np.asarray(pred[0]), self.decode.character, means,
+                                  word_weight=self.options.doubt_weight_word,
+                                  mark_weight=self.options.doubt_weight_mark)
 
 
 class _HeadlessOpenCvAlias:

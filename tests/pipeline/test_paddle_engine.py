@@ -18,6 +18,7 @@ from declscan.pipeline.paddle_engine import (
     PaddleOcrEngine,
     default_model_dir,
     get_engine,
+    line_scores,
     model_files,
     verify_model,
 )
@@ -92,6 +93,38 @@ def test_a_custom_model_carries_its_own_pins(tmp_path: Path) -> None:
     options = OcrOptions(det_model_name="my_det", det_model_dir=copy, det_pins=pins)
     with pytest.raises(ModelIntegrityError, match=r"inference\.yml has sha256"):
         verify_model(model_files(options, "det"))
+
+
+CHARACTERS = ["blank", "项", "〔", "2"]
+
+
+def ctc_output(frames: list[tuple[int, float]]) -> np.ndarray:
+    """One line's CTC probabilities: per frame, the winning class and its probability."""
+    probs = np.zeros((1, len(frames), len(CHARACTERS)))
+    for t, (winner, p) in enumerate(frames):
+        probs[0, t, :] = (1 - p) / (len(CHARACTERS) - 1)
+        probs[0, t, winner] = p
+    return probs
+
+
+def scores(frames: list[tuple[int, float]], mean: float = 0.99) -> list[float]:
+    return line_scores(ctc_output(frames), CHARACTERS, [mean], word_weight=0.5, mark_weight=0.2)
+
+
+def test_one_doubtful_word_character_lowers_the_line_however_long() -> None:
+    # 项 2 项 with a doubtful second 项; a repeat after a blank is a new character.
+    frames = [(1, 0.99), (0, 0.99), (3, 0.98), (1, 0.99), (0, 0.97), (1, 0.6), (0, 0.99)]
+    assert scores(frames) == [pytest.approx(1 - 0.5 * 0.4)]
+
+
+def test_a_mark_read_less_surely_weighs_less() -> None:
+    assert scores([(1, 0.99), (2, 0.6), (3, 0.99)]) == [pytest.approx(1 - 0.2 * 0.4)]
+    assert scores([(1, 0.99), (2, 0.45), (3, 0.99)])[0] < 0.9, "a mark below 0.5 is flagged at 0.9"
+
+
+def test_the_mean_stays_the_ceiling() -> None:
+    assert scores([(1, 0.99), (3, 1.0)], mean=0.7) == [0.7]
+    assert scores([(0, 0.99)], mean=0.0) == [0.0], "a line with no character"
 
 
 # --- the real engine ---------------------------------------------------------------------------
