@@ -26,6 +26,7 @@ from declscan.pipeline.load import load_pages, new_document
 from declscan.pipeline.mapping import map_fields
 from declscan.pipeline.ocr import OcrEngine, run_ocr
 from declscan.pipeline.preprocess import preprocess
+from declscan.pipeline.snap_taxonomy import snap_taxonomy
 from declscan.pipeline.structure import detect_tables
 from declscan.pipeline.validate import validate
 
@@ -72,8 +73,10 @@ def finish_document(doc: FormDocument, *, options: PipelineOptions,
     """Map the cells onto the schema, validate, and flag what is not sure."""
     timings = {} if timings is None else timings
     with _timed(timings, "map_validate"):
+        rules = load_form_rules()
         doc = map_fields(doc, labels=load_labels())
-        doc = validate(doc, rules=load_form_rules())
+        doc = snap_taxonomy(doc, taxonomy=rules.taxonomy)
+        doc = validate(doc, rules=rules)
         return flag_low_confidence(doc, threshold=options.flag_threshold)
 
 
