@@ -160,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         batch = render_scans(args.batch, work / "in", seed=1)
         for concurrency in (1, 2):
             rate = throughput(batch, concurrency, work)
-            print(f"throughput, {concurrency} worker process(es): {rate:.1f} pages/min "
-                  f"({sum(n for _, n in batch)} pages in {len(batch)} scans)")
+            # As `declscan worker` shares the cores out (cli.service.share_cores).
+            shared = max(1, (os.cpu_count() or 1) // concurrency)
+            threads = os.environ.get("DECLSCAN_OCR__CPU_THREADS") or shared
+            print(f"throughput, {concurrency} worker process(es) x {threads} OCR thread(s): "
+                  f"{rate:.1f} pages/min ({sum(n for _, n in batch)} pages in {len(batch)} scans)")
         singles = render_scans(args.latency_runs, work / "in", seed=2)
         latencies, overheads, states = latency(singles, work)
         print(f"drop-to-finished latency, idle service, {singles[0][1]}-page scan: "
