@@ -160,42 +160,40 @@ def _load_paddleocr(options: OcrOptions, det: ModelFiles, rec: ModelFiles) -> An
     )
 
 
-def line_scores(probs: np.ndarray, characters: Sequence[str], means: Sequence[float], *,
-                word_weight: float, mark_weight: float) -> list[float]:
-    """Per line of a CTC output ``probs`` (lines × frames × classes; class ``i`` is
-    ``characters[i]``, 0 the blank): the lower of the decoder's mean score (``means``) and
-    ``1 - weight × (1 - p)`` over every character it emits with probability ``p``, the weight by
-    the character's kind (letters, digits and ideographs: ``word_weight``; the rest:
-    ``mark_weight``).
+def doubt_weights(characters: Sequence[str], *, word_weight: float, mark_weight: float) -> np.ndarray:
+    """Per recognizer class, how much a character's doubt counts: ``word_weight`` for letters,
+    digits and ideographs, ``mark_weight`` for the rest (punctuation, symbols)."""
+    return np.array([word_weight if unicodedata.category(char[:1] or " ")[0] in "LN" else mark_weight
+                     for char in characters])
+
+
+def line_scores(probs: np.ndarray, weights: np.ndarray, means: Sequence[float]) -> list[float]:
+    """Per line of a CTC output ``probs`` (lines × frames × classes, class 0 the blank): the lower
+    of the decoder's mean score (``means``) and ``1 - weights[c] × (1 - p)`` over every character
+    ``c`` it emits with probability ``p``.
     """
-    best, winner = probs.max(axis=-1), probs.argmax(axis=-1)
+    winner = probs.argmax(axis=-1)
+    best = np.take_along_axis(probs, winner[..., None], axis=-1)[..., 0]
     scores = []
     for line_best, line_winner, mean in zip(best, winner, means, strict=True):
         emits = line_winner != 0
         emits[1:] &= line_winner[1:] != line_winner[:-1]
-        score = float(mean)
-        for index, p in zip(line_winner[emits], line_best[emits], strict=True):
-            weight = word_weight if _is_word(characters[index]) else mark_weight
-            score = min(score, 1.0 - weight * (1.0 - float(p)))
-        scores.append(score)
+        doubts = 1.0 - weights[line_winner[emits]] * (1.0 - line_best[emits])
+        scores.append(min(float(mean), float(doubts.min(initial=1.0))))
     return scores
-
-
-def _is_word(char: str) -> bool:
-    return unicodedata.category(char)[0] in "LN"
 
 
 class DoubtfulCharacterDecode:
     """PaddleX's CTC decoder with each line's score from :func:`line_scores`."""
 
     def __init__(self, decode: Any, options: OcrOptions) -> None:
-        self.decode, self.options = decode, options
+        self.decode = decode
+        self.weights = doubt_weights(decode.character, word_weight=options.doubt_weight_word,
+                                     mark_weight=options.doubt_weight_mark)
 
     def __call__(self, pred: Any, **kwargs: Any) -> tuple[list[Any], list[float]]:
         texts, means = self.decode(pred, **kwargs)
-        return texts, line_scores(np.asarray(pred[0]), self.decode.character, means,
-                                  word_weight=self.options.doubt_weight_word,
-                                  mark_weight=self.options.doubt_weight_mark)
+        return texts, line_scores(np.asarray(pred[0]), self.weights, means)
 
 
 class _HeadlessOpenCvAlias:

@@ -17,6 +17,7 @@ from declscan.pipeline.paddle_engine import (
     ModelIntegrityError,
     PaddleOcrEngine,
     default_model_dir,
+    doubt_weights,
     get_engine,
     line_scores,
     model_files,
@@ -108,7 +109,8 @@ def ctc_output(frames: list[tuple[int, float]]) -> np.ndarray:
 
 
 def scores(frames: list[tuple[int, float]], mean: float = 0.99) -> list[float]:
-    return line_scores(ctc_output(frames), CHARACTERS, [mean], word_weight=0.5, mark_weight=0.2)
+    weights = doubt_weights(CHARACTERS, word_weight=0.5, mark_weight=0.2)
+    return line_scores(ctc_output(frames), weights, [mean])
 
 
 def test_one_doubtful_word_character_lowers_the_line_however_long() -> None:
