@@ -13,7 +13,7 @@ from declscan.config.options import LineCheckOptions, OcrOptions, PipelineOption
 from declscan.models.document import FormDocument, PageInfo
 from declscan.models.ocr import TextLine
 from declscan.models.record import Source
-from declscan.pipeline.ocr import check_lines, parse_paddle_readings, run_ocr
+from declscan.pipeline.ocr import check_lines, parse_paddle_readings, parse_paddle_result, run_ocr
 from declscan.pipeline.ocr_check import (
     Glyph,
     Reading,
@@ -144,7 +144,9 @@ PRINTED = "623-山西转型综合改革示范区晋中开"
 
 @pytest.fixture(scope="module")
 def engine() -> PaddleOcrEngine:
-    return get_engine(OcrOptions())
+    # PaddleX's own line score (the mean over the characters): the check must catch this line by
+    # the glyph gaps alone, whatever else lowers its score.
+    return get_engine(OcrOptions(doubt_weight_word=0.0, doubt_weight_mark=0.0))
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +181,10 @@ def test_a_noisy_line_missing_characters_is_read_whole_or_flagged(engine: Paddle
 
     lines = run_ocr(one_page(noisy_crop), [noisy_crop.copy()], engine=engine).lines
     assert [line.text for line in lines] == [PRINTED] or all(map(complete_or_flagged, lines)), lines
+
+
+@pytest.mark.ocr
+def test_the_doubtful_character_score_flags_the_noisy_line_on_its_own(noisy_crop: np.ndarray) -> None:
+    (line,) = parse_paddle_result(get_engine(OcrOptions()).recognize(noisy_crop), page=1)
+    assert line.text != PRINTED
+    assert line.confidence < PipelineOptions().flag_threshold
