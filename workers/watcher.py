@@ -67,6 +67,7 @@ class InboxTracker:
         # Files an ingest left in place (could not remove them): skipped until they change.
         self._left: dict[Path, tuple[int, int]] = {}
         self._folders_named: set[str] = set()
+        self._renamed: set[Path] = set()  # renamed into place: complete, no settling
 
     def note(self, path: Path, *, renamed: bool = False) -> None:
         """Consider ``path`` (from an event or a scan) if it is a candidate in the inbox itself.
@@ -75,10 +76,9 @@ class InboxTracker:
         """
         if path.parent != self.inbox or not is_candidate_name(path.name):
             return
+        self._pending.setdefault(path, None)
         if renamed:
-            self._pending[path] = _Seen(-1, -1, since=float("-inf"))
-        else:
-            self._pending.setdefault(path, None)
+            self._renamed.add(path)
 
     @property
     def has_pending(self) -> bool:
@@ -104,6 +104,8 @@ class InboxTracker:
         """The pending files whose size and mtime have held still for ``settle_seconds``."""
         stable = []
         for path, seen in list(self._pending.items()):
+            renamed = path in self._renamed  # settled in this pass whatever happens
+            self._renamed.discard(path)
             try:
                 info = path.lstat()
             except OSError:
@@ -113,7 +115,7 @@ class InboxTracker:
             if self._left.get(path) == signature:
                 del self._pending[path]
                 continue
-            if seen is not None and seen.size < 0:  # renamed into place: complete
+            if renamed:
                 del self._pending[path]
                 stable.append(path)
             elif seen is None or (seen.size, seen.mtime_ns) != signature:
