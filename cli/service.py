@@ -32,14 +32,18 @@ def default_concurrency() -> int:
     return os.cpu_count() or 1
 
 
+def threads_per_process(concurrency: int) -> int:
+    """Each of ``concurrency`` pool processes' share of this machine's cores, at least one."""
+    return max(1, (os.cpu_count() or 1) // max(concurrency, 1))
+
+
 def share_cores(settings: Settings, concurrency: int) -> None:
     """Give each of ``concurrency`` pool processes its share of the cores for OCR, unless
     ``DECLSCAN_OCR__CPU_THREADS`` (or the settings) chose a thread count. Through the environment,
     because the pool processes read their settings from it."""
     if "cpu_threads" in settings.ocr.model_fields_set:
         return
-    threads = max(1, (os.cpu_count() or 1) // max(concurrency, 1))
-    os.environ["DECLSCAN_OCR__CPU_THREADS"] = str(threads)
+    os.environ["DECLSCAN_OCR__CPU_THREADS"] = str(threads_per_process(concurrency))
     get_settings.cache_clear()
 
 

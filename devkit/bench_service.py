@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from declscan.cli.service import threads_per_process
 from declscan.devkit.fixtures import build_fixtures
 from declscan.workers.db import DocumentRow, StageResultRow, as_utc
 
@@ -160,9 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         batch = render_scans(args.batch, work / "in", seed=1)
         for concurrency in (1, 2):
             rate = throughput(batch, concurrency, work)
-            # As `declscan worker` shares the cores out (cli.service.share_cores).
-            shared = max(1, (os.cpu_count() or 1) // concurrency)
-            threads = os.environ.get("DECLSCAN_OCR__CPU_THREADS") or shared
+            threads = os.environ.get("DECLSCAN_OCR__CPU_THREADS") or threads_per_process(concurrency)
             print(f"throughput, {concurrency} worker process(es) x {threads} OCR thread(s): "
                   f"{rate:.1f} pages/min ({sum(n for _, n in batch)} pages in {len(batch)} scans)")
         singles = render_scans(args.latency_runs, work / "in", seed=2)

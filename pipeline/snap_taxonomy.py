@@ -25,11 +25,11 @@ def official_name(text: str, names: Iterable[str], suffix: str) -> str | None:
     ``text``; None when ``text`` is already one, is too short, or two names are equally near.
     The full name wins over its suffix-less form when both are one edit away."""
     read = squash(text)
-    spellings = {name: (name, name.removesuffix(suffix)) for name in names}
-    if len(read) < MIN_LENGTH or any(read in forms for forms in spellings.values()):
+    spellings = [(name, name.removesuffix(suffix)) for name in names]
+    if len(read) < MIN_LENGTH or any(read in forms for forms in spellings):
         return None
     near = []
-    for forms in spellings.values():
+    for forms in spellings:
         if hits := [form for form in forms if edit_distance(read, form) == 1]:
             near.append(hits[0])
     return near[0] if len(near) == 1 else None

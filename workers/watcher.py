@@ -179,24 +179,26 @@ def run_watcher(
             if now >= next_rescan:
                 tracker.rescan()
                 next_rescan = now + rescan_interval
-            while not events.empty():
-                path, renamed = events.get_nowait()
-                tracker.note(path, renamed=renamed)
             for path in tracker.take_stable(now):
                 if stop_event.is_set():
                     break  # the rest stays in the inbox for the next start
                 _take(path, settings=settings, sessions=sessions, on_document=on_document, tracker=tracker)
-            _wait_for_event(events, CHECK_SECONDS if tracker.has_pending else poll_interval)
+            _note_events(events, tracker, wait=CHECK_SECONDS if tracker.has_pending else poll_interval)
     finally:
         observer.stop()
         observer.join(timeout=10)
         log.info("stopped watching %s", inbox)
 
 
-def _wait_for_event(events: queue.SimpleQueue[tuple[Path, bool]], timeout: float) -> None:
-    """Sleep until an event arrives (put back for the loop) or ``timeout`` passes."""
+def _note_events(events: queue.SimpleQueue[tuple[Path, bool]], tracker: InboxTracker, *,
+                 wait: float) -> None:
+    """Note every queued event in ``tracker``, first waiting up to ``wait`` seconds for one."""
     with contextlib.suppress(queue.Empty):
-        events.put(events.get(timeout=timeout))
+        path, renamed = events.get(timeout=wait)
+        tracker.note(path, renamed=renamed)
+        while True:
+            path, renamed = events.get_nowait()
+            tracker.note(path, renamed=renamed)
 
 
 def _start_observer(inbox: Path, handler: FileSystemEventHandler, *, polling: bool,
