@@ -7,19 +7,19 @@ confidence) is tried once more turned 180°, the fallback behind preprocessing's
 
 The engine reads a denoised copy of each page (``denoise_for_ocr``: fine scanner noise makes the
 recognizer skip characters at full confidence). Every line is then checked for skipped characters
-by where its glyphs sit (``declscan.pipeline.ocr_check``); a suspect line is read again from other
-views of its crop when the engine can read crops (:class:`LineReader`), and one still suspect keeps
-its text with a confidence low enough to be flagged.
+by where its glyphs sit (``declscan.pipeline.ocr_check``), for ink beside it that no box took
+(``declscan.pipeline.unread_ink``) and for marks that may be printed doubled; such a line is read
+again from other views of its crop when the engine can read crops (``declscan.pipeline.reread``),
+and one still short keeps its text with a confidence low enough to be flagged.
 """
 
 from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-import cv2
 import numpy as np
 
 from declscan.config.options import LineCheckOptions
@@ -33,8 +33,17 @@ from declscan.pipeline.ocr_check import (
     em_per_height,
     has_stray_mark,
     is_suspect,
+    line_em,
 )
 from declscan.pipeline.preprocess import denoise_for_ocr
+from declscan.pipeline.reread import (
+    LineReader,
+    capped,
+    read_collapsed_repeats,
+    read_unread_ink,
+    reading_in_box,
+    reread_lines,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +60,6 @@ class OcrEngine(Protocol):
 
     def versions(self) -> dict[str, str]:
         """Engine and model names and checksums, recorded with every result."""
-        ...
-
-
-@runtime_checkable
-class LineReader(Protocol):
-    """An engine that can also recognize single line crops (no detection)."""
-
-    def read_lines(self, crops: Sequence[np.ndarray]) -> list[Any]:
-        """One raw recognition per crop (for PaddleOCR: ``rec_text`` with word info, ``rec_score``)."""
         ...
 
 
@@ -91,7 +91,7 @@ def parse_paddle_readings(raw: Any, *, page: int) -> list[tuple[TextLine, Readin
             continue
         line = TextLine(page=page, text=text.strip(), bbox=box, confidence=float(np.clip(score, 0.0, 1.0)))
         glyphs = _region_glyphs(words[i], regions[i]) if has_glyphs else None
-        parsed.append((line, _reading(line.text, line.confidence, glyphs, box) if glyphs else None))
+        parsed.append((line, reading_in_box(line.text, line.confidence, glyphs, box) if glyphs else None))
     return parsed
 
 
@@ -102,29 +102,6 @@ def _region_glyphs(words: Sequence[str], regions: Sequence[Any]) -> tuple[Glyph,
         xs = np.asarray(region, dtype=float).reshape(-1, 2)[:, 0]
         glyphs.append(Glyph(str(word), float(xs.min()), float(xs.max())))
     return tuple(sorted(glyphs, key=lambda g: g.x0))
-
-
-def parse_paddle_rec(raw: Mapping[str, Any], box: BBox) -> Reading:
-    """One recognition of a line crop (``read_lines``) as a Reading placed in ``box``.
-
-    ``rec_text`` is ``(text, [columns, words, word_columns, kinds])``: the decoder's column of every
-    character out of ``columns`` spanning the crop, so a column maps to page x whatever the scale
-    of the view that was read.
-    """
-    text, (columns, words, word_columns, kinds) = raw["rec_text"]
-    cell = box.width / max(float(columns), 1.0)
-    glyphs = []
-    for word, cols, kind in zip(words, word_columns, kinds, strict=True):
-        if kind == "cn":
-            glyphs += [Glyph(char, box.x0 + col * cell, box.x0 + (col + 1) * cell)
-                       for char, col in zip(word, cols, strict=True)]
-        else:
-            glyphs.append(Glyph("".join(word), box.x0 + cols[0] * cell, box.x0 + (cols[-1] + 1) * cell))
-    return _reading(str(text).strip(), float(np.clip(raw["rec_score"], 0.0, 1.0)), tuple(glyphs), box)
-
-
-def _reading(text: str, score: float, glyphs: tuple[Glyph, ...], box: BBox) -> Reading:
-    return Reading(text=text, score=score, glyphs=glyphs, x0=box.x0, x1=box.x1, height=box.height)
 
 
 def _line_boxes(res: Mapping[str, Any], n: int) -> list[BBox]:
@@ -190,10 +167,11 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     """The page's lines after the dropped-character check.
 
     A line missing characters (``is_suspect``) is replaced by a complete re-reading from
-    :data:`REREAD_VIEWS` of its crop of ``image`` (the page before denoising) when ``engine`` is a
-    :class:`LineReader` and one view reads it whole (``best_reading``). Any line still missing
-    characters, or with a stray mark (``has_stray_mark``), keeps its text with its confidence
-    capped at ``check.suspect_confidence``.
+    ``REREAD_VIEWS`` of its crop of ``image`` (the page before denoising) when ``engine`` is a
+    ``LineReader`` and one view reads it whole (``best_reading``). Then lines with unread ink
+    beside them and lines with marks that may be doubled are read again (``declscan.pipeline.reread``).
+    Any line still missing characters, or with a stray mark (``has_stray_mark``), keeps its text
+    with its confidence capped at ``check.suspect_confidence``.
     """
     lines = [line for line, _ in readings]
     if not check.enabled:
@@ -202,15 +180,16 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     suspects = [(i, reading) for i, (_, reading) in enumerate(readings)
                 if reading is not None and is_suspect(reading, em, check)]
     boxes = [lines[i].bbox for i, _ in suspects]
-    if suspects and check.reread and isinstance(engine, LineReader):
-        rereads = reread_lines(engine, image, boxes)
+    reader = engine if isinstance(engine, LineReader) else None
+    if suspects and check.reread and reader is not None:
+        rereads = reread_lines(reader, image, boxes)
     else:
         rereads = [[] for _ in boxes]
     fixed = 0
     for (i, first), others in zip(suspects, rereads, strict=True):
         best, still_suspect = best_reading(first, others, em, check)
         if still_suspect:
-            lines[i] = _capped(lines[i], check)
+            lines[i] = capped(lines[i], check)
         else:
             fixed += 1
             lines[i] = lines[i].model_copy(update={"text": best.text, "confidence": best.score})
@@ -219,38 +198,9 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     if suspects:
         log.info("page %d: %d of %d lines missed characters, %d completed by a re-read",
                  lines[0].page, len(suspects), len(lines), fixed)
-    return [_capped(line, check) if has_stray_mark(line.text) else line for line in lines]
+    ems = [line_em(reading, em) if reading is not None else None for _, reading in readings]
+    lines = read_unread_ink(lines, ems, image, reader, check)
+    lines = read_collapsed_repeats(lines, image, reader, check)
+    return [capped(line, check) if has_stray_mark(line.text) else line for line in lines]
 
 
-def _capped(line: TextLine, check: LineCheckOptions) -> TextLine:
-    return line.model_copy(update={"confidence": min(line.confidence, check.suspect_confidence)})
-
-
-def _otsu(crop: np.ndarray) -> np.ndarray:
-    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return cv2.cvtColor(binary, cv2.COLOR_GRAY2BGR)
-
-
-# Other views of a suspect line's crop: the recognizer skips different characters on each. Of
-# eight measured on the dev set's suspect lines (median, Gaussian, bilateral, Otsu with and without
-# a median first, area-downscaled to the model's 48 px, doubled, as is), these two completed every
-# line any of them completed.
-REREAD_VIEWS: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
-    lambda crop: _otsu(cv2.medianBlur(crop, 3)),
-    lambda crop: cv2.bilateralFilter(crop, 5, 40, 5),
-)
-
-
-def reread_lines(engine: LineReader, image: np.ndarray, boxes: Sequence[BBox]) -> list[list[Reading]]:
-    """Every view of every box's crop read by the engine, as Readings per box (one batch)."""
-    height, width = image.shape[:2]
-    crops = []
-    for box in boxes:
-        x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
-        x1, y1 = min(int(np.ceil(box.x1)), width), min(int(np.ceil(box.y1)), height)
-        crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-        crops += [view(crop) for view in REREAD_VIEWS]
-    raws = engine.read_lines(crops)
-    n = len(REREAD_VIEWS)
-    return [[parse_paddle_rec(raw, box) for raw in raws[k * n:(k + 1) * n]] for k, box in enumerate(boxes)]

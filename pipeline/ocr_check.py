@@ -29,6 +29,9 @@ from declscan.pipeline.normalize import squash
 
 BLANK_BEFORE = frozenset("（《“‘〔【「『〈［｛")
 BLANK_AFTER = frozenset("，。、；：！？）》”’〕】」』〉］｝")
+# Marks printed doubled in these forms (``2024.1.1--2024.12.31``, ``——``, ``……``): CTC decoding merges
+# two equal characters that no blank frame separates, so the doubling can vanish at full confidence.
+REPEAT_PRONE = re.compile(r"[-－—–…~～_]")
 STRAY_MARK = re.compile(r"\||(?<=[\u4e00-\u9fff])[Il](?=[\u4e00-\u9fff（(])")
 MIN_STEPS = 3  # CJK steps a line needs before its own spacing is trusted as the em
 
@@ -126,6 +129,22 @@ def is_suspect(reading: Reading, page_em_per_height: float | None, options: Line
 def has_stray_mark(text: str) -> bool:
     """True when ``text`` holds a rule or stroke read as a letter (see the module docstring)."""
     return STRAY_MARK.search(text) is not None
+
+
+def hides_repeats(text: str) -> bool:
+    """True when ``text`` holds a mark that may stand for the same mark printed twice."""
+    return REPEAT_PRONE.search(text) is not None
+
+
+def adds_only_repeats(first: str, other: str) -> bool:
+    """True when ``other`` is ``first`` with some characters repeated (``--`` for ``-``) and more
+    than ``first``: both read the same once runs of one character count once."""
+    a, b = squash(first), squash(other)
+    return len(b) > len(a) and _runs(a) == _runs(b)
+
+
+def _runs(text: str) -> str:
+    return "".join(char for char, _ in itertools.groupby(text))
 
 
 def is_subsequence(short: str, long: str) -> bool:

@@ -1,0 +1,103 @@
+"""Ink beside a line that no detection box took: a mark or character the OCR never read.
+
+PP-OCRv5's detector leaves out small marks at a line's ends: a comma or ``。`` just past the box, a
+``、`` that wrapped to its own line, a ``≥`` before a number, a lone ``。`` on the next line. The
+recognizer never sees them, so no score can tell; the field reads whole and wrong. This module finds
+such ink on the page: connected pieces of ink, table rules removed, that no line box covers, big
+enough to be print (not scanner noise or a dotted placeholder), lying just after or before a line
+on its row, or at the start of the row below it. Each is charged to the nearest line. A piece
+beyond a vertical rule belongs to another cell and is not charged. Pure: image and lines in,
+findings out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from declscan.config.options import LineCheckOptions
+from declscan.models.geometry import BBox
+from declscan.models.ocr import TextLine
+from declscan.pipeline.grid import ink_mask, px_per_mm, rule_grey, rule_mask
+
+Side = Literal["after", "before", "below"]
+RULE_MM = 4.0  # any straight run this long is a rule (the longest stroke of 10.5 pt print is shorter)
+ROW_DROP = 0.35  # a mark's centre may sit this share of the box height below it (a comma's tail)
+BELOW_ROWS = 1.6  # the next row starts within this many box heights below the line
+
+
+@dataclass(frozen=True)
+class UnreadInk:
+    """A piece of ink no box covers, charged to ``lines[line]``; ``box`` in page pixels."""
+
+    line: int
+    box: BBox
+    side: Side
+
+
+def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float | None],
+               options: LineCheckOptions) -> list[UnreadInk]:
+    """Every uncovered piece of ink next to one of ``lines`` (``ems``: each line's em in pixels,
+    None where unknown), in page order. ``image`` is the BGR page the lines were read from."""
+    # A one-character line's em is a guess from its box, which may be a mark's (a ticked √).
+    known = [(i, line.bbox, em) for i, (line, em) in enumerate(zip(lines, ems, strict=True))
+             if em and len(line.text) > 1]
+    if not known:
+        return []
+    scale = px_per_mm(image)
+    ink = ink_mask(cv2.medianBlur(rule_grey(image), 3), scale)  # scanner specks go, print stays
+    length, gap = round(RULE_MM * scale), max(1, round(0.5 * scale))
+    vertical = rule_mask(ink, length, gap, horizontal=False)
+    ink[(vertical | rule_mask(ink, length, gap, horizontal=True)) > 0] = 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    covered = np.bincount(labels[_box_mask(ink.shape, lines)], minlength=count)
+    smallest = options.min_unread_ink * min(em for _, _, em in known) ** 2
+    found = []
+    for k in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[k])
+        if area < smallest or covered[k] > area / 2:
+            continue
+        piece = BBox.of(x, y, x + w, y + h)
+        near = []
+        for i, box, em in known:
+            big = area >= options.min_unread_ink * em * em and max(w, h) >= options.min_unread_extent * em
+            hit = _beside(piece, box, em) if big else None
+            if hit and (hit[1] == "below" or not _ruled_between(vertical, piece, box, hit[1])):
+                near.append((hit[0], i, hit[1]))
+        if near:
+            _, i, side = min(near)
+            found.append(UnreadInk(i, piece, side))
+    return found
+
+
+def _box_mask(shape: tuple[int, ...], lines: Sequence[TextLine]) -> np.ndarray:
+    mask = np.zeros(shape[:2], bool)
+    for line in lines:
+        b = line.bbox
+        mask[max(int(b.y0), 0):int(np.ceil(b.y1)), max(int(b.x0), 0):int(np.ceil(b.x1))] = True
+    return mask
+
+
+def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
+    """How far ``piece`` is from ``box`` and on which side, or None when it is not next to it."""
+    _, cy = piece.center
+    if box.y0 <= cy <= box.y1 + ROW_DROP * box.height:
+        if box.x1 - 0.2 * em <= piece.x0 <= box.x1 + em:
+            return piece.x0 - box.x1, "after"
+        if box.x0 - em <= piece.x1 <= box.x0 + 0.2 * em:
+            return box.x0 - piece.x1, "before"
+    elif box.y1 < cy <= box.y1 + BELOW_ROWS * box.height and box.x0 - em / 2 <= piece.x0 <= box.x0 + 1.5 * em:
+        return cy - box.y1, "below"
+    return None
+
+
+def _ruled_between(vertical: np.ndarray, piece: BBox, box: BBox, side: Side) -> bool:
+    """True when a vertical rule runs between ``piece`` and ``box`` on the box's middle rows."""
+    x0, x1 = (box.x1, piece.x0) if side == "after" else (piece.x1, box.x0)
+    y0, y1 = int(box.y0 + 0.3 * box.height), int(box.y1 - 0.3 * box.height)
+    band = vertical[y0:max(y1, y0 + 1), int(min(x0, x1)):int(max(x0, x1)) + 1]
+    return bool(band.size and band.any())

@@ -1,0 +1,157 @@
+"""Re-reads the page asks for: ink beside a line that no box took (found on synthetic pages, then
+read or flagged) and marks printed doubled that CTC decoding merges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from declscan.config.options import LineCheckOptions
+from declscan.models.geometry import BBox
+from declscan.models.ocr import TextLine
+from declscan.pipeline.ocr_check import adds_only_repeats, hides_repeats
+from declscan.pipeline.reread import read_collapsed_repeats, read_unread_ink
+from declscan.pipeline.unread_ink import unread_ink
+
+EM = 28.0
+OPTIONS = LineCheckOptions()
+
+
+def page() -> np.ndarray:
+    return np.full((2339, 1654, 3), 255, np.uint8)  # A4 at 200 DPI
+
+
+def print_line(image: np.ndarray, x0: int, y0: int, chars: int) -> TextLine:
+    """Solid squares one em apart as the characters of a line, and the line's box around them."""
+    size = int(EM * 0.8)
+    for k in range(chars):
+        x = x0 + int(k * EM)
+        cv2.rectangle(image, (x, y0), (x + size, y0 + size), (0, 0, 0), 2)
+        cv2.line(image, (x, y0 + size // 2), (x + size, y0 + size // 2), (0, 0, 0), 2)
+    box = BBox.of(x0 - 2, y0 - 3, x0 + chars * EM - 4, y0 + size + 3)
+    return TextLine(page=1, text="字" * chars, bbox=box, confidence=0.99)
+
+
+def comma(image: np.ndarray, x: int, y: int) -> None:
+    cv2.ellipse(image, (x, y), (3, 5), 20, 0, 360, (0, 0, 0), -1)
+
+
+def test_a_mark_just_past_the_box_is_unread_ink_after_the_line() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    comma(image, int(line.bbox.x1) + 6, int(line.bbox.y1) - 4)
+    (found,) = unread_ink(image, [line], [EM], OPTIONS)
+    assert (found.line, found.side) == (0, "after")
+    assert found.box.x0 >= line.bbox.x1
+
+
+def test_ink_inside_boxes_specks_and_the_next_cell_are_not_unread() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    image[int(line.bbox.y1) - 3, int(line.bbox.x1) + 8] = 0  # one speck
+    cv2.line(image, (int(line.bbox.x1) + 4, 60), (int(line.bbox.x1) + 4, 180), (0, 0, 0), 2)  # cell rule
+    comma(image, int(line.bbox.x1) + 14, int(line.bbox.y1) - 4)  # beyond the rule: the next cell's
+    assert unread_ink(image, [line], [EM], OPTIONS) == []
+
+
+def test_a_lone_mark_at_the_start_of_the_next_row_is_charged_to_the_line_above() -> None:
+    image = page()
+    first = print_line(image, 100, 100, 10)
+    far = print_line(image, 100, 400, 10)
+    cv2.circle(image, (104, int(first.bbox.y1) + 20), 5, (0, 0, 0), 2)  # 。 wrapped, left out
+    (found,) = unread_ink(image, [far, first], [EM, EM], OPTIONS)
+    assert (found.line, found.side) == (1, "below")
+
+
+def test_lines_of_unknown_size_are_not_judged() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    comma(image, int(line.bbox.x1) + 6, int(line.bbox.y1) - 4)
+    assert unread_ink(image, [line], [None], OPTIONS) == []
+
+
+def test_the_smallest_piece_that_counts_is_a_setting() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    comma(image, int(line.bbox.x1) + 6, int(line.bbox.y1) - 4)
+    assert unread_ink(image, [line], [EM], LineCheckOptions(min_unread_ink=1.0)) == []
+
+
+class FixedReader:
+    """A LineReader that reads every crop as ``text``, its characters spread over the crop."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.crops: list[np.ndarray] = []
+
+    def recognize(self, image: np.ndarray) -> Any:
+        raise AssertionError("only line crops are read here")
+
+    def versions(self) -> dict[str, str]:
+        return {}
+
+    def read_lines(self, crops: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+        self.crops += crops
+        n = len(self.text)
+        return [{"rec_text": (self.text, [n, [list(self.text)], [list(range(n))], ["cn"]]), "rec_score": 0.97}
+                for _ in crops]
+
+
+@pytest.fixture
+def line_with_comma() -> tuple[np.ndarray, TextLine]:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    comma(image, int(line.bbox.x1) + 6, int(line.bbox.y1) - 4)
+    return image, line
+
+
+def test_a_widened_rereading_that_adds_the_mark_replaces_the_line(line_with_comma: Any) -> None:
+    image, line = line_with_comma
+    reader = FixedReader(line.text + "，")
+    (read,) = read_unread_ink([line], [EM], image, reader, OPTIONS)
+    assert read.text == line.text + "，"
+    assert read.bbox.x1 > line.bbox.x1 and read.confidence == pytest.approx(0.97)
+    assert all(crop.shape[1] > line.bbox.width for crop in reader.crops)
+
+
+@pytest.mark.parametrize("reread", ["字字字", "字字字字字字字字字字"])
+def test_a_line_not_completed_by_its_rereading_is_capped(line_with_comma: Any, reread: str) -> None:
+    image, line = line_with_comma
+    (read,) = read_unread_ink([line], [EM], image, FixedReader(reread), OPTIONS)
+    assert read.text == line.text
+    assert read.confidence == OPTIONS.suspect_confidence
+
+
+
+@pytest.mark.parametrize(("first", "other", "expected"), [
+    ("2024.1.1-2024.12.31", "2024.1.1--2024.12.31", True),
+    ("详见附件—", "详见附件——", True),
+    ("2024.1.1-2024.12.31", "2024.1.1-2024.12.31", False),  # nothing added
+    ("2024.1.1-2024.12.31", "2024.1.11-2024.12.31", True),  # a repeat all the same
+    ("2024.1.1-2024.12.31", "2024.1.1~-2024.12.31", False),  # a new character
+    ("2024.1.1-2024.12.31", "2024.1.1-2024.12.3", False),
+])
+def test_a_rereading_may_only_add_repeats(first: str, other: str, expected: bool) -> None:
+    assert adds_only_repeats(first, other) is expected
+
+
+def test_only_lines_with_marks_printed_doubled_are_read_stretched() -> None:
+    lines = [TextLine(page=1, text=text, bbox=BBox.of(100, 100 + 50 * k, 500, 130 + 50 * k), confidence=0.98)
+             for k, text in enumerate(["2024.1.1-2024.12.31", "项目名称"])]
+    reader = FixedReader("2024.1.1--2024.12.31")
+    out = read_collapsed_repeats(lines, page(), reader, OPTIONS)
+    assert [line.text for line in out] == ["2024.1.1--2024.12.31", "项目名称"]
+    assert out[0].confidence == pytest.approx(0.97)
+    (crop,) = reader.crops
+    assert crop.shape[1] == 2 * 400
+    assert hides_repeats("——") and not hides_repeats("项目名称")
+
+
+def test_a_stretched_rereading_that_changes_characters_is_refused() -> None:
+    line = TextLine(page=1, text="2024.1.1-2024.12.31", bbox=BBox.of(100, 100, 500, 130), confidence=0.98)
+    (out,) = read_collapsed_repeats([line], page(), FixedReader("2024.1.1~2024.12.31"), OPTIONS)
+    assert out == line
