@@ -135,10 +135,12 @@ class PaddleOcrEngine:
         ``(text, [columns, words, word_columns, word_kinds])`` and ``rec_score``."""
         if not crops:
             return []
+        # One crop at a time: a batch is padded to its widest crop, and on the dev set's re-reads
+        # batches of 6 took twice as long as single crops, sorted by width or not.
         with self._lock:
-            results = self._ocr.paddlex_pipeline.text_rec_model(
-                [np.ascontiguousarray(crop) for crop in crops], return_word_box=True)
-            return [{"rec_text": res["rec_text"], "rec_score": float(res["rec_score"])} for res in results]
+            results = [next(iter(self._ocr.paddlex_pipeline.text_rec_model(
+                [np.ascontiguousarray(crop)], return_word_box=True))) for crop in crops]
+        return [{"rec_text": res["rec_text"], "rec_score": float(res["rec_score"])} for res in results]
 
     def versions(self) -> dict[str, str]:
         return dict(self._versions)
@@ -160,17 +162,23 @@ def _load_paddleocr(options: OcrOptions, det: ModelFiles, rec: ModelFiles) -> An
     )
 
 
+def word_classes(characters: Sequence[str]) -> np.ndarray:
+    """Per recognizer class, whether it is a letter, digit or ideograph (else a mark or symbol)."""
+    return np.array([unicodedata.category(char[:1] or " ")[0] in "LN" for char in characters])
+
+
 def doubt_weights(characters: Sequence[str], *, word_weight: float, mark_weight: float) -> np.ndarray:
     """Per recognizer class, how much a character's doubt counts: ``word_weight`` for letters,
     digits and ideographs, ``mark_weight`` for the rest (punctuation, symbols)."""
-    return np.array([word_weight if unicodedata.category(char[:1] or " ")[0] in "LN" else mark_weight
-                     for char in characters])
+    return np.where(word_classes(characters), word_weight, mark_weight)
 
 
-def line_scores(probs: np.ndarray, weights: np.ndarray, means: Sequence[float]) -> list[float]:
+def line_scores(probs: np.ndarray, weights: np.ndarray, words: np.ndarray,
+                means: Sequence[float]) -> list[float]:
     """Per line of a CTC output ``probs`` (lines × frames × classes, class 0 the blank): the lower
-    of the decoder's mean score (``means``) and ``1 - weights[c] × (1 - p)`` over every character
-    ``c`` it emits with probability ``p``.
+    of the mean probability of the word characters it emits (``words`` marks their classes; the
+    decoder's mean from ``means`` for a line of marks alone) and ``1 - weights[c] × (1 - p)`` over
+    every character ``c`` it emits with probability ``p``.
     """
     winner = probs.argmax(axis=-1)
     best = np.take_along_axis(probs, winner[..., None], axis=-1)[..., 0]
@@ -178,8 +186,10 @@ def line_scores(probs: np.ndarray, weights: np.ndarray, means: Sequence[float]) 
     for line_best, line_winner, mean in zip(best, winner, means, strict=True):
         emits = line_winner != 0
         emits[1:] &= line_winner[1:] != line_winner[:-1]
+        emitted_words = emits & words[line_winner]
+        ceiling = float(line_best[emitted_words].mean()) if emitted_words.any() else float(mean)
         doubts = 1.0 - weights[line_winner[emits]] * (1.0 - line_best[emits])
-        scores.append(min(float(mean), float(doubts.min(initial=1.0))))
+        scores.append(min(ceiling, float(doubts.min(initial=1.0))))
     return scores
 
 
@@ -188,12 +198,13 @@ class DoubtfulCharacterDecode:
 
     def __init__(self, decode: Any, options: OcrOptions) -> None:
         self.decode = decode
+        self.words = word_classes(decode.character)
         self.weights = doubt_weights(decode.character, word_weight=options.doubt_weight_word,
                                      mark_weight=options.doubt_weight_mark)
 
     def __call__(self, pred: Any, **kwargs: Any) -> tuple[list[Any], list[float]]:
         texts, means = self.decode(pred, **kwargs)
-        return texts, line_scores(np.asarray(pred[0]), self.weights, means)
+        return texts, line_scores(np.asarray(pred[0]), self.weights, self.words, means)
 
 
 class _HeadlessOpenCvAlias:

@@ -144,8 +144,8 @@ PRINTED = "623-山西转型综合改革示范区晋中开"
 
 @pytest.fixture(scope="module")
 def engine() -> PaddleOcrEngine:
-    # PaddleX's own line score (the mean over the characters): the check must catch this line by
-    # the glyph gaps alone, whatever else lowers its score.
+    # The mean over the line's word characters alone: the check must catch this line by the glyph
+    # gaps alone, whatever else lowers its score.
     return get_engine(OcrOptions(doubt_weight_word=0.0, doubt_weight_mark=0.0))
 
 

@@ -22,6 +22,7 @@ from declscan.pipeline.paddle_engine import (
     line_scores,
     model_files,
     verify_model,
+    word_classes,
 )
 from declscan.pipeline.selfcheck import SelfCheckError, self_check
 
@@ -108,9 +109,9 @@ def ctc_output(frames: list[tuple[int, float]]) -> np.ndarray:
     return probs
 
 
-def scores(frames: list[tuple[int, float]], mean: float = 0.99) -> list[float]:
-    weights = doubt_weights(CHARACTERS, word_weight=0.5, mark_weight=0.2)
-    return line_scores(ctc_output(frames), weights, [mean])
+def scores(frames: list[tuple[int, float]], mean: float = 0.99, *, word_weight: float = 0.5) -> list[float]:
+    weights = doubt_weights(CHARACTERS, word_weight=word_weight, mark_weight=0.2)
+    return line_scores(ctc_output(frames), weights, word_classes(CHARACTERS), [mean])
 
 
 def test_one_doubtful_word_character_lowers_the_line_however_long() -> None:
@@ -124,8 +125,12 @@ def test_a_mark_read_less_surely_weighs_less() -> None:
     assert scores([(1, 0.99), (2, 0.45), (3, 0.99)])[0] < 0.9, "a mark below 0.5 is flagged at 0.9"
 
 
-def test_the_mean_stays_the_ceiling() -> None:
-    assert scores([(1, 0.99), (3, 1.0)], mean=0.7) == [0.7]
+def test_the_mean_of_the_word_characters_is_the_ceiling() -> None:
+    # （项） with both brackets doubtful: the marks lower the line only through their weighted doubt.
+    frames = [(2, 0.5), (1, 0.99), (2, 0.5)]
+    assert scores(frames, word_weight=0.0) == [pytest.approx(1 - 0.2 * 0.5)]
+    assert scores([(1, 0.7), (3, 0.9)], word_weight=0.0) == [pytest.approx(0.8)]
+    assert scores([(2, 0.6)], mean=0.6) == [pytest.approx(0.6)], "marks alone: the decoder's mean"
     assert scores([(0, 0.99)], mean=0.0) == [0.0], "a line with no character"
 
 
