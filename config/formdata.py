@@ -80,11 +80,26 @@ class PhoneRules(_Data):
         return value
 
 
+class ConfusableMark(_Data):
+    """Text where a mark the recognizer confuses with another is likely misread (scans only)."""
+
+    pattern: str = Field(description="regular expression over the NFKC text")
+    message: str = Field(description="for the operator; {text} is the matched text")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
 class MarkRules(_Data):
-    """Paired marks (NFKC forms): opening → closing; ``strict`` marks never stand alone."""
+    """Paired marks (NFKC forms): opening → closing; ``strict`` marks never stand alone;
+    ``confusable``: where a confidently read mark is likely the other of a confused pair."""
 
     pairs: dict[str, str] = Field(min_length=1)
     strict: frozenset[str] = frozenset()
+    confusable: tuple[ConfusableMark, ...] = ()
 
 
 class FormRules(_Data):

@@ -1,12 +1,15 @@
 """Paired marks that do not pair up: a 〔 closed by ）, a ” never opened, a 【 never closed.
 
 PP-OCRv5 reads 〔 as （ and ； as ： at full confidence, so a field's score cannot show these
-misreads; crossed or lone marks can. Which marks pair, and which never stand alone (unlike the
-``)`` of a ``1)`` enumeration), are data: ``config/form_rules.yaml`` ``marks``.
+misreads; crossed or lone marks can, and so can a mark in a context where the other one of its
+confused pair belongs (a document number's year, a list's separator). Which marks pair, which
+never stand alone (unlike the ``)`` of a ``1)`` enumeration) and the contexts are data:
+``config/form_rules.yaml`` ``marks``.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 
@@ -32,6 +35,14 @@ def unpaired_mark(text: str, rules: MarkRules) -> str | None:
             elif stack or char in rules.strict:
                 return char
     return next((char for char in stack if char in rules.strict), None)
+
+
+def confusable_marks(text: str, rules: MarkRules) -> Iterator[tuple[str, str]]:
+    """``(matched text, message)`` for each ``rules.confusable`` pattern found in ``text`` (NFKC)."""
+    normal = unicodedata.normalize("NFKC", text)
+    for rule in rules.confusable:
+        if found := re.search(rule.pattern, normal):
+            yield found.group(), rule.message.format(text=found.group())
 
 
 def text_fields(d: Declaration) -> Iterator[tuple[str, str]]:

@@ -18,7 +18,7 @@ from typing import Any
 from declscan.config.formdata import FormRules, Taxonomy
 from declscan.models.document import FormDocument, Issue
 from declscan.models.record import FUNDING_KEYS, PERIODS, Amount, Declaration, IndicatorValue
-from declscan.pipeline.marks import text_fields, unpaired_mark
+from declscan.pipeline.marks import confusable_marks, text_fields, unpaired_mark
 from declscan.pipeline.normalize import YUAN_PER_UNIT, parse_amount, squash
 
 VALIDATION_PREFIX = "validation."
@@ -50,6 +50,7 @@ def validate(doc: FormDocument, *, rules: FormRules) -> FormDocument:
             *_annual_over_period(declaration, rules), *_costs(declaration, rules),
             *_taxonomy(declaration, rules.taxonomy), *_indicator_values(declaration, rules),
             *_filed_date(declaration, rules), *_phone(declaration, rules), *_marks(declaration, rules),
+            *(_confusable_marks(declaration, rules) if doc.kind == "scan" else ()),
         ]
     return doc.model_copy(update={"issues": kept + tuple(dict.fromkeys(raised))})
 
@@ -313,3 +314,9 @@ def _marks(d: Declaration, rules: FormRules) -> Iterator[Issue]:
         if mark := unpaired_mark(text, rules.marks):
             yield _issue(pointer, "unpaired_mark",
                          f"“{mark}”与前后的括号或引号不成对，可能识别有误，请核对标点")
+
+
+def _confusable_marks(d: Declaration, rules: FormRules) -> Iterator[Issue]:
+    for pointer, text in text_fields(d):
+        for _, message in confusable_marks(text, rules.marks):
+            yield _issue(pointer, "confusable_mark", message)

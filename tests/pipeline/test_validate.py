@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from declscan.config.formdata import FiledDateRules, FormRules, load_form_rules, load_taxonomy
-from declscan.models.document import FormDocument, Issue
+from declscan.models.document import DocumentKind, FormDocument, Issue
 from declscan.models.record import Declaration, GroundTruth, Source
 from declscan.pipeline.validate import VALIDATION_PREFIX, validate
 
@@ -27,13 +27,16 @@ def _declaration(truth: GroundTruth, edits: dict[str, Any] | None = None) -> Dec
     return Declaration.model_validate(data)
 
 
-def _doc(declaration: Declaration | None, issues: tuple[Issue, ...] = ()) -> FormDocument:
-    return FormDocument(document_id="d", source=SOURCE, declaration=declaration, issues=issues)
+def _doc(declaration: Declaration | None, issues: tuple[Issue, ...] = (),
+         kind: DocumentKind = "digital") -> FormDocument:
+    # The truth is the text as printed, as a text layer gives it; scans add the confusable-mark
+    # checks (tested apart below).
+    return FormDocument(document_id="d", source=SOURCE, kind=kind, declaration=declaration, issues=issues)
 
 
 def _found(truth: GroundTruth, edits: dict[str, Any] | None = None,
-           rules: FormRules = RULES) -> set[tuple[str, str]]:
-    doc = validate(_doc(_declaration(truth, edits)), rules=rules)
+           rules: FormRules = RULES, kind: DocumentKind = "digital") -> set[tuple[str, str]]:
+    doc = validate(_doc(_declaration(truth, edits), kind=kind), rules=rules)
     return {(issue.pointer, issue.code.removeprefix(VALIDATION_PREFIX)) for issue in doc.issues}
 
 
@@ -310,3 +313,25 @@ def test_marks_that_do_not_pair_are_flagged(ground_truth: dict[str, GroundTruth]
 def test_marks_that_pair_or_may_stand_alone_are_not_flagged(ground_truth: dict[str, GroundTruth],
                                                             text: str) -> None:
     assert _found(ground_truth["form-03"], {"/project/plan": text}) == set()
+
+
+def test_on_scans_document_numbers_in_round_brackets_are_checked(
+        ground_truth: dict[str, GroundTruth]) -> None:
+    # Form 5 prints 晋开管发(2024) with round brackets: right, but a scan's 〔2024〕 reads so too.
+    found = _found(ground_truth["form-05"], kind="scan") - _found(ground_truth["form-05"])
+    assert found and {code for _, code in found} == {"confusable_mark"}
+    misread = "《办法》（综示晋开管发（2023）50号）"
+    edits = {"/project/basis": misread}
+    assert ("/project/basis", "confusable_mark") in _found(ground_truth["form-03"], edits, kind="scan")
+    assert _found(ground_truth["form-03"], edits) == set(), "a text layer is exact"
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("1、建立平台；2、运维平台：3、建设平台", True),  # ： inside a list is ；misread
+    ("建设内容如下：1、建立平台；2、运维平台", False),  # a list may start after ：
+    ("晋开管发〔2023〕50号", False),
+])
+def test_on_scans_a_colon_inside_a_list_is_checked(ground_truth: dict[str, GroundTruth], text: str,
+                                                  flagged: bool) -> None:
+    found = _found(ground_truth["form-03"], {"/project/plan": text}, kind="scan")
+    assert (("/project/plan", "confusable_mark") in found) is flagged
