@@ -31,7 +31,8 @@ BLANK_BEFORE = frozenset("（《“‘〔【「『〈［｛")
 BLANK_AFTER = frozenset("，。、；：！？）》”’〕】」』〉］｝")
 # Marks printed doubled in these forms (``2024.1.1--2024.12.31``, ``——``, ``……``): CTC decoding merges
 # two equal characters that no blank frame separates, so the doubling can vanish at full confidence.
-REPEAT_PRONE = re.compile(r"[-－—–…~～_]")
+# A hyphen or tilde counts only between the dates of a range: elsewhere (``623-山西…``) it is single.
+REPEAT_PRONE = re.compile(r"(?<=[\d年月日])[-－~～](?=\d)|[—–…_]")
 STRAY_MARK = re.compile(r"\||(?<=[\u4e00-\u9fff])[Il](?=[\u4e00-\u9fff（(])")
 MIN_STEPS = 3  # CJK steps a line needs before its own spacing is trusted as the em
 

@@ -148,7 +148,8 @@ def test_only_lines_with_marks_printed_doubled_are_read_stretched() -> None:
     assert out[0].confidence == pytest.approx(0.97)
     (crop,) = reader.crops
     assert crop.shape[1] == 2 * 400
-    assert hides_repeats("——") and not hides_repeats("项目名称")
+    assert hides_repeats("——") and hides_repeats("2024年1月~12月")
+    assert not hides_repeats("项目名称") and not hides_repeats("623-山西转型综合改革示范区")
 
 
 def test_a_stretched_rereading_that_changes_characters_is_refused() -> None:
