@@ -1,13 +1,13 @@
 """Ink beside a line that no detection box took: a mark or character the OCR never read.
 
-PP-OCRv5's detector leaves out small marks at a line's ends: a comma or ``。`` just past the box, a
-``、`` that wrapped to its own line, a ``≥`` before a number, a lone ``。`` on the next line. The
-recognizer never sees them, so no score can tell; the field reads whole and wrong. This module finds
-such ink on the page: connected pieces of ink, table rules removed, that no line box covers, big
-enough to be print (not scanner noise or a dotted placeholder), lying just after or before a line
-on its row, or at the start of the row below it. Each is charged to the nearest line. A piece
-beyond a vertical rule belongs to another cell and is not charged. Pure: image and lines in,
-findings out.
+PP-OCRv5's detector leaves out small marks and lone characters: a comma or ``。`` just past a box,
+a ``、`` wrapped to the start of the next row, a lone ``。`` or the last character of a centred cell
+on a row of its own. The recognizer never sees them, so no score can tell; the field reads whole
+and wrong. This module finds such ink on the page: connected pieces of ink, table rules removed,
+that no line box covers, big enough to be print (not scanner noise or a dotted placeholder), lying
+just after or before a line on its row, or on the row below it and under it. Each is charged to
+the nearest line. A piece beyond a vertical rule belongs to another cell and is not charged. Pure:
+image and lines in, findings out.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
             return piece.x0 - box.x1, "after"
         if box.x0 - em <= piece.x1 <= box.x0 + 0.2 * em:
             return box.x0 - piece.x1, "before"
-    elif box.y1 < cy <= box.y1 + BELOW_ROWS * box.height and box.x0 - em / 2 <= piece.x0 <= box.x0 + 1.5 * em:
+    elif box.y1 < cy <= box.y1 + BELOW_ROWS * box.height and box.x0 - em / 2 <= piece.x0 <= box.x1:
         return cy - box.y1, "below"
     return None
 

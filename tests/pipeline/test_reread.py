@@ -67,6 +67,14 @@ def test_a_lone_mark_at_the_start_of_the_next_row_is_charged_to_the_line_above()
     assert (found.line, found.side) == (1, "below")
 
 
+def test_a_centred_cells_last_character_on_a_row_of_its_own_is_charged_to_the_line_above() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    print_line(image, 230, int(line.bbox.y1) + 8, 1)  # 广 alone, centred under the line, not detected
+    (found,) = unread_ink(image, [line], [EM], OPTIONS)
+    assert (found.line, found.side) == (0, "below")
+
+
 def test_lines_of_unknown_size_are_not_judged() -> None:
     image = page()
     line = print_line(image, 100, 100, 10)
