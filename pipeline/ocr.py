@@ -34,6 +34,7 @@ from declscan.pipeline.ocr_check import (
     has_stray_mark,
     is_suspect,
     line_em,
+    read_span,
 )
 from declscan.pipeline.preprocess import denoise_for_ocr
 from declscan.pipeline.reread import (
@@ -186,6 +187,7 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     else:
         rereads = [[] for _ in boxes]
     fixed = 0
+    now = [reading for _, reading in readings]
     for (i, first), others in zip(suspects, rereads, strict=True):
         best, still_suspect = best_reading(first, others, em, check)
         if still_suspect:
@@ -193,13 +195,15 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
         else:
             fixed += 1
             lines[i] = lines[i].model_copy(update={"text": best.text, "confidence": best.score})
+            now[i] = best
         log.debug("line %r missed characters: %r (%s)", first.text, best.text,
                   "flagged" if still_suspect else "re-read")
     if suspects:
         log.info("page %d: %d of %d lines missed characters, %d completed by a re-read",
                  lines[0].page, len(suspects), len(lines), fixed)
-    ems = [line_em(reading, em) if reading is not None else None for _, reading in readings]
-    lines = read_unread_ink(lines, ems, image, reader, check)
+    ems = [line_em(reading, em) if reading is not None else None for reading in now]
+    spans = [read_span(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
+    lines = read_unread_ink(lines, ems, spans, image, reader, check)
     lines = read_collapsed_repeats(lines, image, reader, check)
     return [capped(line, check) if has_stray_mark(line.text) else line for line in lines]
 

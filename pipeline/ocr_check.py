@@ -104,6 +104,14 @@ def _extent(glyph: Glyph, em: float) -> tuple[float, float]:
     return glyph.x0 - before, glyph.x1 + after
 
 
+def read_span(reading: Reading, em: float | None) -> tuple[float, float] | None:
+    """Page x from where the reading's first glyph's ink is expected to start to where its last
+    one's ends; None without glyphs or em."""
+    if not reading.glyphs or not em:
+        return None
+    return _extent(reading.glyphs[0], em)[0], _extent(reading.glyphs[-1], em)[1]
+
+
 def worst_hole(reading: Reading, em: float, options: LineCheckOptions) -> float:
     """How far the reading's largest unexplained gap exceeds its limit, as a share of the limit.
 

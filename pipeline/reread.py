@@ -29,7 +29,7 @@ from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
 from declscan.pipeline.normalize import squash
 from declscan.pipeline.ocr_check import Glyph, Reading, adds_only_repeats, hides_repeats, is_subsequence
-from declscan.pipeline.unread_ink import unread_ink
+from declscan.pipeline.unread_ink import Span, unread_ink
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +109,19 @@ def reread_lines(reader: LineReader, image: np.ndarray, boxes: Sequence[BBox],
     return [[parse_paddle_rec(raw, box) for raw in raws[k * n:(k + 1) * n]] for k, box in enumerate(boxes)]
 
 
-def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], image: np.ndarray,
-                    reader: LineReader | None, check: LineCheckOptions) -> list[TextLine]:
-    """``lines`` with each line that has unread ink beside it (``unread_ink``) read again widened
-    over that ink. A line is replaced by the longest re-reading that keeps its text in order and
-    adds to it; one not completed so (no ``reader``, ``check.reread`` off, or ink on the row
-    below) has its confidence capped at ``check.suspect_confidence``."""
-    found = unread_ink(image, lines, ems, check)
+def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], spans: Sequence[Span | None],
+                    image: np.ndarray, reader: LineReader | None, check: LineCheckOptions) -> list[TextLine]:
+    """``lines`` with each line that has unread ink beside it or at an end of its box
+    (``unread_ink``; ``ems`` and ``spans`` as it takes them) read again, widened over that ink. A
+    line is replaced by the longest re-reading that keeps its text in order and adds to it; one
+    not completed so (no ``reader``, ``check.reread`` off, or ink on the row below) has its
+    confidence capped at ``check.suspect_confidence``. A line already capped is not read again."""
+    found = unread_ink(image, lines, ems, check, spans)
     widened: dict[int, BBox] = {}
     flagged = set()
     for ink in found:
+        if lines[ink.line].confidence <= check.suspect_confidence:
+            continue
         if ink.side == "below" or reader is None or not check.reread:
             flagged.add(ink.line)
         else:

@@ -24,10 +24,12 @@ from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
 from declscan.pipeline.grid import ink_mask, px_per_mm, rule_grey, rule_mask
 
-Side = Literal["after", "before", "below"]
+Side = Literal["after", "before", "below", "start", "end"]
+Span = tuple[float, float]
 RULE_MM = 4.0  # any straight run this long is a rule (the longest stroke of 10.5 pt print is shorter)
 ROW_DROP = 0.35  # a mark's centre may sit this share of the box height below it (a comma's tail)
 BELOW_ROWS = 1.6  # the next row starts within this many box heights below the line
+GLYPH_SLACK = 0.25  # em the recognizer's glyph positions may be off by
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,14 @@ class UnreadInk:
 
 
 def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float | None],
-               options: LineCheckOptions) -> list[UnreadInk]:
+               options: LineCheckOptions, spans: Sequence[Span | None] = ()) -> list[UnreadInk]:
     """Every uncovered piece of ink next to one of ``lines`` (``ems``: each line's em in pixels,
-    None where unknown), in page order. ``image`` is the BGR page the lines were read from."""
+    None where unknown), in page order. ``image`` is the BGR page the lines were read from.
+
+    With ``spans`` (per line, the page x from its first read glyph's start to its last one's end;
+    None where unknown), a piece inside a box but wholly before or after what was read counts too
+    (sides ``start``, ``end``): a first or last character the recognizer skipped.
+    """
     # A one-character line's em is a guess from its box, which may be a mark's (a ticked √).
     known = [(i, line.bbox, em) for i, (line, em) in enumerate(zip(lines, ems, strict=True))
              if em and len(line.text) > 1]
@@ -59,14 +66,19 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     found = []
     for k in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[k])
-        if area < smallest or covered[k] > area / 2:
+        if area < smallest:
             continue
         piece = BBox.of(x, y, x + w, y + h)
         near = []
         for i, box, em in known:
-            big = area >= options.min_unread_ink * em * em and max(w, h) >= options.min_unread_extent * em
-            hit = _beside(piece, box, em) if big else None
-            if hit and (hit[1] == "below" or not _ruled_between(vertical, piece, box, hit[1])):
+            if area < options.min_unread_ink * em * em or max(w, h) < options.min_unread_extent * em:
+                continue
+            if covered[k] > area / 2:
+                hit = _outside_span(piece, box, spans[i] if i < len(spans) else None, em)
+            else:
+                hit = _beside(piece, box, em)
+            across = hit is not None and hit[1] in ("after", "before")
+            if hit and not (across and _ruled_between(vertical, piece, box, hit[1])):
                 near.append((hit[0], i, hit[1]))
         if near:
             _, i, side = min(near)
@@ -92,6 +104,18 @@ def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
             return box.x0 - piece.x1, "before"
     elif box.y1 < cy <= box.y1 + BELOW_ROWS * box.height and box.x0 - em / 2 <= piece.x0 <= box.x1:
         return cy - box.y1, "below"
+    return None
+
+
+def _outside_span(piece: BBox, box: BBox, span: Span | None, em: float) -> tuple[float, Side] | None:
+    """Whether ``piece``, inside ``box``, lies wholly before or after the glyphs read (``span``)."""
+    cx, cy = piece.center
+    if span is None or not box.contains(cx, cy):
+        return None
+    if cx < span[0] - GLYPH_SLACK * em:
+        return span[0] - cx, "start"
+    if cx > span[1] + GLYPH_SLACK * em:
+        return cx - span[1], "end"
     return None
 
 

@@ -75,6 +75,16 @@ def test_a_centred_cells_last_character_on_a_row_of_its_own_is_charged_to_the_li
     assert (found.line, found.side) == (0, "below")
 
 
+@pytest.mark.parametrize("skipped", [0, 9])
+def test_a_character_inside_the_box_but_before_or_after_what_was_read_is_unread(skipped: int) -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    read = (100 + (skipped == 0) * EM - 0.1 * EM, 100 + (10 - (skipped == 9)) * EM - 0.1 * EM)
+    (found,) = unread_ink(image, [line], [EM], OPTIONS, [read])
+    assert (found.line, found.side) == (0, "start" if skipped == 0 else "end")
+    assert unread_ink(image, [line], [EM], OPTIONS, [(100 - 0.1 * EM, 100 + 10 * EM)]) == [], "all read"
+
+
 def test_lines_of_unknown_size_are_not_judged() -> None:
     image = page()
     line = print_line(image, 100, 100, 10)
@@ -120,7 +130,7 @@ def line_with_comma() -> tuple[np.ndarray, TextLine]:
 def test_a_widened_rereading_that_adds_the_mark_replaces_the_line(line_with_comma: Any) -> None:
     image, line = line_with_comma
     reader = FixedReader(line.text + "，")
-    (read,) = read_unread_ink([line], [EM], image, reader, OPTIONS)
+    (read,) = read_unread_ink([line], [EM], [None], image, reader, OPTIONS)
     assert read.text == line.text + "，"
     assert read.bbox.x1 > line.bbox.x1 and read.confidence == pytest.approx(0.97)
     assert all(crop.shape[1] > line.bbox.width for crop in reader.crops)
@@ -129,7 +139,7 @@ def test_a_widened_rereading_that_adds_the_mark_replaces_the_line(line_with_comm
 @pytest.mark.parametrize("reread", ["字字字", "字字字字字字字字字字"])
 def test_a_line_not_completed_by_its_rereading_is_capped(line_with_comma: Any, reread: str) -> None:
     image, line = line_with_comma
-    (read,) = read_unread_ink([line], [EM], image, FixedReader(reread), OPTIONS)
+    (read,) = read_unread_ink([line], [EM], [None], image, FixedReader(reread), OPTIONS)
     assert read.text == line.text
     assert read.confidence == OPTIONS.suspect_confidence
 
