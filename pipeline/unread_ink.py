@@ -43,12 +43,12 @@ class UnreadInk:
 
 def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float | None],
                options: LineCheckOptions, spans: Sequence[Span | None] = ()) -> list[UnreadInk]:
-    """Every uncovered piece of ink next to one of ``lines`` (``ems``: each line's em in pixels,
-    None where unknown), in page order. ``image`` is the BGR page the lines were read from.
+    """Every piece of ink outside the boxes and next to one of ``lines`` (``ems``: each line's em
+    in pixels, None where unknown), in page order. ``image`` is the BGR page the lines were read from.
 
     With ``spans`` (per line, the page x from its first read glyph's start to its last one's end;
-    None where unknown), a piece inside a box but wholly before or after what was read counts too
-    (sides ``start``, ``end``): a first or last character the recognizer skipped.
+    None where unknown), a piece inside a box whose centre lies before or after what was read counts
+    too (sides ``start``, ``end``): a first or last character the recognizer skipped.
     """
     # A one-character line's em is a guess from its box, which may be a mark's (a ticked √).
     known = [(i, line.bbox, em) for i, (line, em) in enumerate(zip(lines, ems, strict=True))
@@ -108,7 +108,7 @@ def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
 
 
 def _outside_span(piece: BBox, box: BBox, span: Span | None, em: float) -> tuple[float, Side] | None:
-    """Whether ``piece``, inside ``box``, lies wholly before or after the glyphs read (``span``)."""
+    """Whether ``piece``, inside ``box``, is centred before or after the glyphs read (``span``)."""
     cx, cy = piece.center
     if span is None or not box.contains(cx, cy):
         return None
