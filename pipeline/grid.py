@@ -79,7 +79,7 @@ def rule_grey(image: np.ndarray) -> np.ndarray:
 
 def ink_mask(grey: np.ndarray, scale: float) -> np.ndarray:
     """Dark-on-light ink as 255: a local-mean threshold, so faint rules and uneven light still pass."""
-    block = int(4 * scale) | 1
+    block = max(3, int(4 * scale) | 1)  # a thumbnail's scale would give OpenCV an invalid 1
     return cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12)
 
 

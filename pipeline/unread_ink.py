@@ -57,7 +57,7 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
         return []
     scale = px_per_mm(image)
     ink = ink_mask(cv2.medianBlur(rule_grey(image), 3), scale)  # scanner specks go, print stays
-    length, gap = round(RULE_MM * scale), max(1, round(0.5 * scale))
+    length, gap = max(3, round(RULE_MM * scale)), max(1, round(0.5 * scale))
     vertical = rule_mask(ink, length, gap, horizontal=False)
     ink[(vertical | rule_mask(ink, length, gap, horizontal=True)) > 0] = 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)

@@ -85,6 +85,12 @@ def test_a_character_inside_the_box_but_before_or_after_what_was_read_is_unread(
     assert unread_ink(image, [line], [EM], OPTIONS, [(100 - 0.1 * EM, 100 + 10 * EM)]) == [], "all read"
 
 
+def test_an_image_far_smaller_than_a_page_is_judged_without_error() -> None:
+    image = np.full((40, 300, 3), 255, np.uint8)  # a line crop, a thumbnail: millimetres are tiny
+    line = print_line(image, 10, 8, 8)
+    assert isinstance(unread_ink(image, [line], [EM], OPTIONS, [(10.0, 230.0)]), list)
+
+
 def test_lines_of_unknown_size_are_not_judged() -> None:
     image = page()
     line = print_line(image, 100, 100, 10)
