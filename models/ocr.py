@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from declscan.models.geometry import BBox
 
 TextSource = Literal["ocr", "text_layer"]
+# Why the OCR stage's checks doubt a line it kept (its confidence is then capped so it is flagged).
+LineDoubt = Literal["skipped_character", "unread_ink", "stray_mark"]
 
 
 class TextLine(BaseModel):
@@ -21,3 +23,4 @@ class TextLine(BaseModel):
     bbox: BBox
     confidence: float = Field(ge=0.0, le=1.0)
     source: TextSource = "ocr"
+    doubt: LineDoubt | None = Field(default=None, description="why the OCR checks doubt this line")

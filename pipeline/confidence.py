@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from declscan.models.document import FormDocument, Issue
+from declscan.models.ocr import TextLine
+from declscan.models.record import Provenance
 
 LOW_CONFIDENCE = "low_confidence"
 # A value that should have parsed (an amount, a date) but did not is wrong or misread far more
 # often than not: scaling by this keeps it below any threshold an operator would sensibly set.
 PARSE_FAILURE_FACTOR = 0.1
+# What an operator should look for when a line the field was read from is doubted by the OCR checks.
+DOUBT_REASONS = {
+    "skipped_character": "文字间有空缺，可能漏识别了字",
+    "unread_ink": "原图上有未被识别的字或标点",
+    "stray_mark": "表格线可能被识别成了字母",
+}
 
 
 def combine_confidence(ocr: float | None, label_match: float, parsed: bool) -> float:
@@ -28,12 +38,24 @@ def combine_confidence(ocr: float | None, label_match: float, parsed: bool) -> f
 
 def flag_low_confidence(doc: FormDocument, *, threshold: float) -> FormDocument:
     """``doc`` with one ``low_confidence`` issue per provenance pointer whose confidence is below
-    ``threshold``. Re-runnable: earlier ``low_confidence`` issues are replaced, others are kept."""
+    ``threshold``; its message names the OCR checks' doubt (``TextLine.doubt``) about a line inside
+    the field's box, if any. Re-runnable: earlier ``low_confidence`` issues are replaced, others are
+    kept."""
     kept = tuple(issue for issue in doc.issues if issue.code != LOW_CONFIDENCE)
     raised = tuple(
-        Issue(pointer=pointer, code=LOW_CONFIDENCE,
-              message=f"识别置信度 {provenance.confidence:.2f} 低于阈值 {threshold:.2f}，请核对")
+        Issue(pointer=pointer, code=LOW_CONFIDENCE, message=_message(provenance, threshold, doc.lines))
         for pointer, provenance in doc.provenance.items()
         if provenance.confidence < threshold
     )
     return doc.model_copy(update={"issues": kept + raised})
+
+
+def _message(provenance: Provenance, threshold: float, lines: Sequence[TextLine]) -> str:
+    """Why the field is flagged: the OCR checks' doubt about a line inside its box, when there is one."""
+    score = f"识别置信度 {provenance.confidence:.2f} 低于阈值 {threshold:.2f}"
+    x0, y0, x1, y1 = provenance.bbox
+    for line in lines:
+        cx, cy = line.bbox.center
+        if line.doubt and line.page == provenance.page and x0 <= cx <= x1 and y0 <= cy <= y1:
+            return f"{DOUBT_REASONS[line.doubt]}（{score}），请对照原图核对"
+    return f"{score}，请核对"

@@ -191,7 +191,7 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     for (i, first), others in zip(suspects, rereads, strict=True):
         best, still_suspect = best_reading(first, others, em, check)
         if still_suspect:
-            lines[i] = capped(lines[i], check)
+            lines[i] = capped(lines[i], check, "skipped_character")
         else:
             fixed += 1
             lines[i] = lines[i].model_copy(update={"text": best.text, "confidence": best.score})
@@ -205,6 +205,6 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     spans = [read_span(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
     lines = read_unread_ink(lines, ems, spans, image, reader, check)
     lines = read_collapsed_repeats(lines, image, reader, check)
-    return [capped(line, check) if has_stray_mark(line.text) else line for line in lines]
+    return [capped(line, check, "stray_mark") if has_stray_mark(line.text) else line for line in lines]
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
-from declscan.models.ocr import TextLine
+from declscan.models.ocr import LineDoubt, TextLine
 from declscan.pipeline.normalize import squash
 from declscan.pipeline.ocr_check import Glyph, Reading, adds_only_repeats, hides_repeats, is_subsequence
 from declscan.pipeline.unread_ink import Span, unread_ink
@@ -68,9 +68,11 @@ def reading_in_box(text: str, score: float, glyphs: tuple[Glyph, ...], box: BBox
     return Reading(text=text, score=score, glyphs=glyphs, x0=box.x0, x1=box.x1, height=box.height)
 
 
-def capped(line: TextLine, check: LineCheckOptions) -> TextLine:
-    """``line`` with its confidence at most ``check.suspect_confidence`` (so it is flagged)."""
-    return line.model_copy(update={"confidence": min(line.confidence, check.suspect_confidence)})
+def capped(line: TextLine, check: LineCheckOptions, doubt: LineDoubt) -> TextLine:
+    """``line`` with its confidence at most ``check.suspect_confidence`` (so it is flagged) and
+    ``doubt`` saying why (the first reason found is kept)."""
+    return line.model_copy(update={"confidence": min(line.confidence, check.suspect_confidence),
+                                   "doubt": line.doubt or doubt})
 
 
 def _otsu(crop: np.ndarray) -> np.ndarray:
@@ -140,7 +142,7 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], span
         else:
             flagged.add(i)
     for i in flagged:
-        out[i] = capped(out[i], check)
+        out[i] = capped(out[i], check, "unread_ink")
     if found:
         log.info("page %d: ink beside %d lines was not read, %d completed by a widened re-read",
                  lines[0].page, len({ink.line for ink in found}), completed)

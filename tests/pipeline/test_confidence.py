@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from declscan.models.document import FormDocument, Issue
+from declscan.models.geometry import BBox
+from declscan.models.ocr import TextLine
 from declscan.models.record import Provenance, Source
-from declscan.pipeline.confidence import LOW_CONFIDENCE, combine_confidence, flag_low_confidence
+from declscan.pipeline.confidence import (
+    DOUBT_REASONS,
+    LOW_CONFIDENCE,
+    combine_confidence,
+    flag_low_confidence,
+)
 
 SOURCE = Source(filename="form.png", sha256="0" * 64, pages=1, received_at="2024-01-26T09:00:00Z")
 
@@ -57,3 +64,16 @@ def test_rerun_replaces_its_own_issues() -> None:
     assert [(i.pointer, i.code) for i in again.issues] == [
         ("/project/name", "mapping.ambiguous_label"), ("/signoff/phone", LOW_CONFIDENCE)]
     assert flag_low_confidence(again, threshold=0.9) == again
+
+
+def test_the_message_names_the_ocr_checks_doubt_about_a_line_of_the_field() -> None:
+    doubted = TextLine(page=1, text="次性项目", bbox=BBox.of(2, 2, 8, 8), confidence=0.5, doubt="unread_ink")
+    elsewhere = TextLine(page=1, text="其他", bbox=BBox.of(20, 20, 30, 30), confidence=0.5,
+                         doubt="skipped_character")
+    doc = _doc(project__attribute=0.5, signoff__phone=0.6).model_copy(update={"lines": (elsewhere, doubted)})
+    messages = {i.pointer: i.message for i in flag_low_confidence(doc, threshold=0.9).issues}
+    assert messages["/project/attribute"].startswith(DOUBT_REASONS["unread_ink"])
+    assert "0.50" in messages["/project/attribute"]
+    doc = doc.model_copy(update={"lines": (elsewhere,)})
+    messages = {i.pointer: i.message for i in flag_low_confidence(doc, threshold=0.9).issues}
+    assert messages["/project/attribute"] == "识别置信度 0.50 低于阈值 0.90，请核对"

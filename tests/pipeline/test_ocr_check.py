@@ -176,6 +176,7 @@ def test_a_noisy_line_missing_characters_is_read_whole_or_flagged(engine: Paddle
 
     (capped,) = check_lines(readings, noisy_crop, engine, LineCheckOptions(reread=False))
     assert capped.text == plain.text and capped.confidence == OPTIONS.suspect_confidence
+    assert capped.doubt == "skipped_character"
     (checked,) = check_lines(readings, noisy_crop, engine, OPTIONS)
     assert complete_or_flagged(checked), checked
 

@@ -147,7 +147,7 @@ def test_a_line_not_completed_by_its_rereading_is_capped(line_with_comma: Any, r
     image, line = line_with_comma
     (read,) = read_unread_ink([line], [EM], [None], image, FixedReader(reread), OPTIONS)
     assert read.text == line.text
-    assert read.confidence == OPTIONS.suspect_confidence
+    assert (read.confidence, read.doubt) == (OPTIONS.suspect_confidence, "unread_ink")
 
 
 
