@@ -92,6 +92,12 @@ class ConfusableMark(_Data):
         re.compile(value)
         return value
 
+    @field_validator("message")
+    @classmethod
+    def _formats(cls, value: str) -> str:
+        value.format(text="")  # a stray brace fails at load, not in the middle of a batch
+        return value
+
 
 class MarkRules(_Data):
     """Paired marks (NFKC forms): opening → closing; ``strict`` marks never stand alone;

@@ -19,8 +19,9 @@ class LineCheckOptions(BaseModel):
     again from other views of its crop; one still suspect, or holding a stray mark (a rule read as
     ``|``/``I`` between CJK characters), gets ``suspect_confidence`` at most, so
     ``flag_low_confidence`` flags every field it feeds (any flag threshold above it). So does a line
-    with ink beside it that no box took (``declscan.pipeline.unread_ink``), unless a re-read of the
-    line widened over that ink reads it.
+    with ink beside it or at its ends that the OCR did not read (``declscan.pipeline.unread_ink``),
+    unless a re-read of the line widened over that ink reads it; ink on the row below is never in
+    the line's crop, so it is always flagged.
     """
 
     model_config = ConfigDict(frozen=True)

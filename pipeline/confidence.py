@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from declscan.models.document import FormDocument, Issue
-from declscan.models.ocr import TextLine
+from declscan.models.ocr import LineDoubt, TextLine
 from declscan.models.record import Provenance
 
 LOW_CONFIDENCE = "low_confidence"
@@ -13,7 +13,7 @@ LOW_CONFIDENCE = "low_confidence"
 # often than not: scaling by this keeps it below any threshold an operator would sensibly set.
 PARSE_FAILURE_FACTOR = 0.1
 # What an operator should look for when a line the field was read from is doubted by the OCR checks.
-DOUBT_REASONS = {
+DOUBT_REASONS: dict[LineDoubt, str] = {
     "skipped_character": "文字间有空缺，可能漏识别了字",
     "unread_ink": "原图上有未被识别的字或标点",
     "stray_mark": "表格线可能被识别成了字母",

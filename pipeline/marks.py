@@ -37,12 +37,12 @@ def unpaired_mark(text: str, rules: MarkRules) -> str | None:
     return next((char for char in stack if char in rules.strict), None)
 
 
-def confusable_marks(text: str, rules: MarkRules) -> Iterator[tuple[str, str]]:
-    """``(matched text, message)`` for each ``rules.confusable`` pattern found in ``text`` (NFKC)."""
+def confusable_marks(text: str, rules: MarkRules) -> Iterator[str]:
+    """The operator's message for each ``rules.confusable`` pattern found in ``text`` (NFKC)."""
     normal = unicodedata.normalize("NFKC", text)
     for rule in rules.confusable:
         if found := re.search(rule.pattern, normal):
-            yield found.group(), rule.message.format(text=found.group())
+            yield rule.message.format(text=found.group())
 
 
 def text_fields(d: Declaration) -> Iterator[tuple[str, str]]:

@@ -35,6 +35,7 @@ from declscan.pipeline.ocr_check import (
     is_suspect,
     line_em,
     read_span,
+    reading_in_box,
 )
 from declscan.pipeline.preprocess import denoise_for_ocr
 from declscan.pipeline.reread import (
@@ -42,7 +43,6 @@ from declscan.pipeline.reread import (
     capped,
     read_collapsed_repeats,
     read_unread_ink,
-    reading_in_box,
     reread_lines,
 )
 
@@ -165,14 +165,15 @@ def _read_page(engine: OcrEngine, image: np.ndarray, page: int,
 
 def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.ndarray, engine: OcrEngine,
                 check: LineCheckOptions) -> list[TextLine]:
-    """The page's lines after the dropped-character check.
+    """The page's lines after the checks for characters the OCR missed.
 
     A line missing characters (``is_suspect``) is replaced by a complete re-reading from
     ``REREAD_VIEWS`` of its crop of ``image`` (the page before denoising) when ``engine`` is a
     ``LineReader`` and one view reads it whole (``best_reading``). Then lines with unread ink
-    beside them and lines with marks that may be doubled are read again (``declscan.pipeline.reread``).
-    Any line still missing characters, or with a stray mark (``has_stray_mark``), keeps its text
-    with its confidence capped at ``check.suspect_confidence``.
+    beside them or at their ends, and lines with marks that may be printed doubled, are read
+    again (``declscan.pipeline.reread``). A line still missing characters, with unread ink not
+    read, or with a stray mark (``has_stray_mark``) keeps its text with its confidence capped at
+    ``check.suspect_confidence`` and ``TextLine.doubt`` saying why.
     """
     lines = [line for line, _ in readings]
     if not check.enabled:

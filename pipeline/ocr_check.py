@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from declscan.config.options import LineCheckOptions
+from declscan.models.geometry import BBox
 from declscan.pipeline.normalize import squash
 
 BLANK_BEFORE = frozenset("（《“‘〔【「『〈［｛")
@@ -33,6 +34,7 @@ BLANK_AFTER = frozenset("，。、；：！？）》”’〕】」』〉］｝"
 # two equal characters that no blank frame separates, so the doubling can vanish at full confidence.
 # A hyphen or tilde counts only between the dates of a range: elsewhere (``623-山西…``) it is single.
 REPEAT_PRONE = re.compile(r"(?<=[\d年月日])[-－~～](?=\d)|[—–…_]")
+DOUBLED_MARKS = re.compile(r"[-—–…~_]")  # the same marks after NFKC, any context
 STRAY_MARK = re.compile(r"\||(?<=[\u4e00-\u9fff])[Il](?=[\u4e00-\u9fff（(])")
 MIN_STEPS = 3  # CJK steps a line needs before its own spacing is trusted as the em
 
@@ -65,6 +67,11 @@ class Reading:
     x0: float
     x1: float
     height: float
+
+
+def reading_in_box(text: str, score: float, glyphs: tuple[Glyph, ...], box: BBox) -> Reading:
+    """A Reading of the line in ``box`` (page pixels)."""
+    return Reading(text=text, score=score, glyphs=glyphs, x0=box.x0, x1=box.x1, height=box.height)
 
 
 def is_cjk(char: str) -> bool:
@@ -146,14 +153,18 @@ def hides_repeats(text: str) -> bool:
 
 
 def adds_only_repeats(first: str, other: str) -> bool:
-    """True when ``other`` is ``first`` with some characters repeated (``--`` for ``-``) and more
-    than ``first``: both read the same once runs of one character count once."""
-    a, b = squash(first), squash(other)
-    return len(b) > len(a) and _runs(a) == _runs(b)
+    """True when ``other`` is ``first`` with some of its marks that may be printed doubled repeated
+    (``--`` for ``-``) and nothing else changed: a digit or a word doubled is a misreading."""
+    a, b = _runs(squash(first)), _runs(squash(other))
+    if [char for char, _ in a] != [char for char, _ in b]:
+        return False
+    grown = [(char, n, m) for (char, n), (_, m) in zip(a, b, strict=True) if m != n]
+    return bool(grown) and all(m > n and DOUBLED_MARKS.fullmatch(char) for char, n, m in grown)
 
 
-def _runs(text: str) -> str:
-    return "".join(char for char, _ in itertools.groupby(text))
+def _runs(text: str) -> list[tuple[str, int]]:
+    """``text`` as runs of one character: ``--1`` → ``[("-", 2), ("1", 1)]``."""
+    return [(char, len(list(run))) for char, run in itertools.groupby(text)]
 
 
 def is_subsequence(short: str, long: str) -> bool:

@@ -1,16 +1,17 @@
 """Reading single lines again, from other views of their crops, where the page says the first
 reading is short.
 
-Three kinds of evidence lead here, each with its own acceptance rule, so a re-read never swaps
-characters read at full confidence for others:
+Three kinds of evidence lead to a re-read, each with its own acceptance rule, so a re-read never
+swaps characters read at full confidence for others:
 
-* **skipped characters** (``declscan.pipeline.ocr_check``): a hole where glyphs should be; other
-  views of the crop (:data:`REREAD_VIEWS`), accepted by ``best_reading``;
+* **skipped characters** (``declscan.pipeline.ocr_check``): a hole where glyphs should be; the OCR
+  stage reads other views of the crop (:data:`REREAD_VIEWS`), accepted by ``best_reading``;
 * **unread ink** (``declscan.pipeline.unread_ink``): a mark beside the box that the detector left
-  out; the crop widened over it, accepted when it keeps the line's text in order and adds to it;
+  out, or a first or last character the recognizer skipped; the crop widened over it, accepted
+  when it adds text only where the ink is (:func:`reads_the_ink`);
 * **collapsed repeats**: CTC decoding merges two equal characters with no blank frame between them,
   so a printed ``--`` or ``——`` reads as one mark at full confidence; the crop stretched to twice
-  its width gives the decoder the frames, accepted when it differs only by repeated characters.
+  its width gives the decoder the frames, accepted when only such marks are repeated.
 
 The engine must be a :class:`LineReader`. Without one, a line with unread ink is flagged instead.
 """
@@ -18,6 +19,7 @@ The engine must be a :class:`LineReader`. Without one, a line with unread ink is
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -28,8 +30,15 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import LineDoubt, TextLine
 from declscan.pipeline.normalize import squash
-from declscan.pipeline.ocr_check import Glyph, Reading, adds_only_repeats, hides_repeats, is_subsequence
-from declscan.pipeline.unread_ink import Span, unread_ink
+from declscan.pipeline.ocr_check import (
+    Glyph,
+    Reading,
+    adds_only_repeats,
+    hides_repeats,
+    is_suspect,
+    reading_in_box,
+)
+from declscan.pipeline.unread_ink import Span, UnreadInk, unread_ink
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +73,6 @@ def parse_paddle_rec(raw: Mapping[str, Any], box: BBox) -> Reading:
     return reading_in_box(str(text).strip(), float(np.clip(raw["rec_score"], 0.0, 1.0)), tuple(glyphs), box)
 
 
-def reading_in_box(text: str, score: float, glyphs: tuple[Glyph, ...], box: BBox) -> Reading:
-    return Reading(text=text, score=score, glyphs=glyphs, x0=box.x0, x1=box.x1, height=box.height)
-
-
 def capped(line: TextLine, check: LineCheckOptions, doubt: LineDoubt) -> TextLine:
     """``line`` with its confidence at most ``check.suspect_confidence`` (so it is flagged) and
     ``doubt`` saying why (the first reason found is kept)."""
@@ -98,28 +103,34 @@ def stretched(crop: np.ndarray) -> np.ndarray:
 
 def reread_lines(reader: LineReader, image: np.ndarray, boxes: Sequence[BBox],
                  views: Sequence[View] = REREAD_VIEWS) -> list[list[Reading]]:
-    """Every view of every box's crop read by the engine, as Readings per box (one batch)."""
+    """Every view of every box's crop read by the engine, as Readings per box (one call); none for
+    a box with no pixels on the page."""
     height, width = image.shape[:2]
-    crops = []
+    crops, read = [], []
     for box in boxes:
         x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
         x1, y1 = min(int(np.ceil(box.x1)), width), min(int(np.ceil(box.y1)), height)
-        crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-        crops += [view(crop) for view in views]
-    raws = reader.read_lines(crops) if crops else []
-    n = len(views)
-    return [[parse_paddle_rec(raw, box) for raw in raws[k * n:(k + 1) * n]] for k, box in enumerate(boxes)]
+        read.append(x1 > x0 and y1 > y0)  # a box off the page has no crop to read
+        if read[-1]:
+            crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+            crops += [view(crop) for view in views]
+    raws = iter(reader.read_lines(crops) if crops else [])
+    return [[parse_paddle_rec(next(raws), box) for _ in views] if ok else []
+            for box, ok in zip(boxes, read, strict=True)]
 
 
 def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], spans: Sequence[Span | None],
                     image: np.ndarray, reader: LineReader | None, check: LineCheckOptions) -> list[TextLine]:
     """``lines`` with each line that has unread ink beside it or at an end of its box
-    (``unread_ink``; ``ems`` and ``spans`` as it takes them) read again, widened over that ink. A
-    line is replaced by the longest re-reading that keeps its text in order and adds to it; one
-    not completed so (no ``reader``, ``check.reread`` off, or ink on the row below) has its
-    confidence capped at ``check.suspect_confidence``. A line already capped is not read again."""
+    (``unread_ink``; ``ems`` and ``spans`` as it takes them) read again, widened over that ink.
+
+    A re-reading replaces the line only when it reads the ink and nothing else changes
+    (:func:`reads_the_ink`) and it has no hole. A line not completed so (no ``reader``,
+    ``check.reread`` off, or ink on the row below, which is not part of the line's crop) has its
+    confidence capped at ``check.suspect_confidence``. A line already capped is not read again.
+    """
     found = unread_ink(image, lines, ems, check, spans)
-    widened: dict[int, BBox] = {}
+    inks: dict[int, list[UnreadInk]] = {}
     flagged = set()
     for ink in found:
         if lines[ink.line].confidence <= check.suspect_confidence:
@@ -127,15 +138,16 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], span
         if ink.side == "below" or reader is None or not check.reread:
             flagged.add(ink.line)
         else:
-            widened[ink.line] = widened.get(ink.line, lines[ink.line].bbox).union(ink.box)
-    rereads = reread_lines(reader, image, list(widened.values())) if reader and widened else []
+            inks.setdefault(ink.line, []).append(ink)
+    boxes = {i: _union(lines[i].bbox, [ink.box for ink in pieces]) for i, pieces in inks.items()}
+    rereads = reread_lines(reader, image, list(boxes.values())) if reader and boxes else []
     out, completed = list(lines), 0
-    for (i, box), others in zip(widened.items(), rereads, strict=True):
-        read = squash(out[i].text)
-        longer = [r for r in others
-                  if len(squash(r.text)) > len(read) and is_subsequence(read, squash(r.text))]
-        if longer:
-            best = max(longer, key=lambda r: (len(squash(r.text)), r.score))
+    for (i, box), others in zip(boxes.items(), rereads, strict=True):
+        em = ems[i] or box.height
+        complete = [r for r in others if reads_the_ink(out[i].text, r.text, inks[i], em)
+                    and not is_suspect(r, em / box.height, check)]
+        if complete:
+            best = max(complete, key=lambda r: r.score)
             out[i] = out[i].model_copy(update={"text": best.text, "bbox": box,
                                                "confidence": min(best.score, out[i].confidence)})
             completed += 1
@@ -149,19 +161,43 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], span
     return out
 
 
+def reads_the_ink(first: str, other: str, inks: Sequence[UnreadInk], em: float) -> bool:
+    """True when ``other`` is ``first`` with text added only where the ``inks`` are (after it, before
+    it, or both) and no more characters than the ink can hold (one per half em of its width)."""
+    a, b = squash(first), squash(other)
+    added = len(b) - len(a)
+    if added <= 0:
+        return False
+    after = any(ink.side in ("after", "end") for ink in inks)
+    before = any(ink.side in ("before", "start") for ink in inks)
+    if after and before:
+        in_place = any(b[k:k + len(a)] == a for k in range(added + 1))
+    else:
+        in_place = b.startswith(a) if after else b.endswith(a)
+    room = max(1, math.ceil(sum(ink.box.width for ink in inks) / (0.5 * em)))
+    return in_place and added <= room
+
+
+def _union(box: BBox, others: Sequence[BBox]) -> BBox:
+    for other in others:
+        box = box.union(other)
+    return box
+
+
 def read_collapsed_repeats(lines: Sequence[TextLine], image: np.ndarray, reader: LineReader | None,
                            check: LineCheckOptions) -> list[TextLine]:
     """``lines`` with each line holding a mark that is printed doubled (``hides_repeats``) read
-    again stretched; the re-reading replaces the line when it only repeats some of its characters
+    again stretched; the re-reading replaces the line when it only repeats some of those marks
     (``--`` for ``-``)."""
     doubtful = [i for i, line in enumerate(lines) if hides_repeats(line.text)]
     if reader is None or not check.reread or not doubtful:
         return list(lines)
     rereads = reread_lines(reader, image, [lines[i].bbox for i in doubtful], views=(stretched,))
     out = list(lines)
-    for i, (again,) in zip(doubtful, rereads, strict=True):
-        if adds_only_repeats(out[i].text, again.text):
-            log.info("line %r: %r read stretched", out[i].text, again.text)
-            out[i] = out[i].model_copy(update={"text": again.text,
-                                               "confidence": min(again.score, out[i].confidence)})
+    for i, views in zip(doubtful, rereads, strict=True):
+        for again in views:  # one view, none for a box off the page
+            if adds_only_repeats(out[i].text, again.text):
+                log.info("line %r: %r read stretched", out[i].text, again.text)
+                out[i] = out[i].model_copy(update={"text": again.text,
+                                                   "confidence": min(again.score, out[i].confidence)})
     return out

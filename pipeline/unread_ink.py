@@ -53,13 +53,16 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     # A one-character line's em is a guess from its box, which may be a mark's (a ticked √).
     known = [(i, line.bbox, em) for i, (line, em) in enumerate(zip(lines, ems, strict=True))
              if em and len(line.text) > 1]
+    if spans and len(spans) != len(lines):
+        raise ValueError(f"{len(spans)} spans for {len(lines)} lines")
     if not known:
         return []
     scale = px_per_mm(image)
     ink = ink_mask(cv2.medianBlur(rule_grey(image), 3), scale)  # scanner specks go, print stays
     length, gap = max(3, round(RULE_MM * scale)), max(1, round(0.5 * scale))
     vertical = rule_mask(ink, length, gap, horizontal=False)
-    ink[(vertical | rule_mask(ink, length, gap, horizontal=True)) > 0] = 0
+    horizontal = rule_mask(ink, length, gap, horizontal=True)
+    ink[(vertical | horizontal) > 0] = 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     covered = np.bincount(labels[_box_mask(ink.shape, lines)], minlength=count)
     smallest = options.min_unread_ink * min(em for _, _, em in known) ** 2
@@ -74,11 +77,10 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
             if area < options.min_unread_ink * em * em or max(w, h) < options.min_unread_extent * em:
                 continue
             if covered[k] > area / 2:
-                hit = _outside_span(piece, box, spans[i] if i < len(spans) else None, em)
+                hit = _outside_span(piece, box, spans[i] if spans else None, em)
             else:
                 hit = _beside(piece, box, em)
-            across = hit is not None and hit[1] in ("after", "before")
-            if hit and not (across and _ruled_between(vertical, piece, box, hit[1])):
+            if hit and not _ruled_between(vertical, horizontal, piece, box, hit[1]):
                 near.append((hit[0], i, hit[1]))
         if near:
             _, i, side = min(near)
@@ -119,9 +121,14 @@ def _outside_span(piece: BBox, box: BBox, span: Span | None, em: float) -> tuple
     return None
 
 
-def _ruled_between(vertical: np.ndarray, piece: BBox, box: BBox, side: Side) -> bool:
-    """True when a vertical rule runs between ``piece`` and ``box`` on the box's middle rows."""
-    x0, x1 = (box.x1, piece.x0) if side == "after" else (piece.x1, box.x0)
-    y0, y1 = int(box.y0 + 0.3 * box.height), int(box.y1 - 0.3 * box.height)
-    band = vertical[y0:max(y1, y0 + 1), int(min(x0, x1)):int(max(x0, x1)) + 1]
+def _ruled_between(vertical: np.ndarray, horizontal: np.ndarray, piece: BBox, box: BBox, side: Side) -> bool:
+    """True when a rule runs between ``piece`` and ``box``: it is another cell's."""
+    if side == "below":
+        band = horizontal[int(box.y1):int(piece.y0) + 1, int(piece.x0):int(piece.x1) + 1]
+    elif side in ("after", "before"):
+        x0, x1 = (box.x1, piece.x0) if side == "after" else (piece.x1, box.x0)
+        y0, y1 = int(box.y0 + 0.3 * box.height), int(box.y1 - 0.3 * box.height)
+        band = vertical[y0:max(y1, y0 + 1), int(min(x0, x1)):int(max(x0, x1)) + 1]
+    else:
+        return False  # inside the box
     return bool(band.size and band.any())

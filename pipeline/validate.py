@@ -318,5 +318,5 @@ def _marks(d: Declaration, rules: FormRules) -> Iterator[Issue]:
 
 def _confusable_marks(d: Declaration, rules: FormRules) -> Iterator[Issue]:
     for pointer, text in text_fields(d):
-        for _, message in confusable_marks(text, rules.marks):
+        for message in confusable_marks(text, rules.marks):
             yield _issue(pointer, "confusable_mark", message)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from declscan.models.document import FormDocument, Issue
 from declscan.models.geometry import BBox
-from declscan.models.ocr import TextLine
+from declscan.models.ocr import LineDoubt, TextLine
 from declscan.models.record import Provenance, Source
 from declscan.pipeline.confidence import (
     DOUBT_REASONS,
@@ -77,3 +79,7 @@ def test_the_message_names_the_ocr_checks_doubt_about_a_line_of_the_field() -> N
     doc = doc.model_copy(update={"lines": (elsewhere,)})
     messages = {i.pointer: i.message for i in flag_low_confidence(doc, threshold=0.9).issues}
     assert messages["/project/attribute"] == "识别置信度 0.50 低于阈值 0.90，请核对"
+
+
+def test_every_doubt_the_ocr_checks_record_has_a_reason() -> None:
+    assert set(DOUBT_REASONS) == set(typing.get_args(LineDoubt))

@@ -14,8 +14,8 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
 from declscan.pipeline.ocr_check import adds_only_repeats, hides_repeats
-from declscan.pipeline.reread import read_collapsed_repeats, read_unread_ink
-from declscan.pipeline.unread_ink import unread_ink
+from declscan.pipeline.reread import read_collapsed_repeats, read_unread_ink, reads_the_ink
+from declscan.pipeline.unread_ink import UnreadInk, unread_ink
 
 EM = 28.0
 OPTIONS = LineCheckOptions()
@@ -88,7 +88,31 @@ def test_a_character_inside_the_box_but_before_or_after_what_was_read_is_unread(
 def test_an_image_far_smaller_than_a_page_is_judged_without_error() -> None:
     image = np.full((40, 300, 3), 255, np.uint8)  # a line crop, a thumbnail: millimetres are tiny
     line = print_line(image, 10, 8, 8)
-    assert isinstance(unread_ink(image, [line], [EM], OPTIONS, [(10.0, 230.0)]), list)
+    assert unread_ink(image, [line], [EM], OPTIONS, [(10.0, 230.0)]) == []
+
+
+def test_ink_under_a_line_but_across_a_rule_is_the_next_rows() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    rule_y = int(line.bbox.y1) + 4
+    cv2.line(image, (60, rule_y), (500, rule_y), (0, 0, 0), 2)
+    cv2.circle(image, (230, rule_y + 14), 5, (0, 0, 0), 2)
+    assert unread_ink(image, [line], [EM], OPTIONS) == []
+
+
+def test_a_piece_spanning_less_than_the_smallest_extent_is_not_print() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    comma(image, int(line.bbox.x1) + 6, int(line.bbox.y1) - 4)  # 7 x 11 px: 0.4 em high
+    assert unread_ink(image, [line], [EM], LineCheckOptions(min_unread_extent=0.5)) == []
+    assert len(unread_ink(image, [line], [EM], LineCheckOptions(min_unread_extent=0.3))) == 1
+
+
+def test_spans_must_match_the_lines() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 10)
+    with pytest.raises(ValueError, match="2 spans for 1 lines"):
+        unread_ink(image, [line], [EM], OPTIONS, [None, None])
 
 
 def test_lines_of_unknown_size_are_not_judged() -> None:
@@ -142,7 +166,7 @@ def test_a_widened_rereading_that_adds_the_mark_replaces_the_line(line_with_comm
     assert all(crop.shape[1] > line.bbox.width for crop in reader.crops)
 
 
-@pytest.mark.parametrize("reread", ["字字字", "字字字字字字字字字字"])
+@pytest.mark.parametrize("reread", ["字字字", "字字字字字字字字字字", "子字字字字字字字字字，"])
 def test_a_line_not_completed_by_its_rereading_is_capped(line_with_comma: Any, reread: str) -> None:
     image, line = line_with_comma
     (read,) = read_unread_ink([line], [EM], [None], image, FixedReader(reread), OPTIONS)
@@ -155,7 +179,8 @@ def test_a_line_not_completed_by_its_rereading_is_capped(line_with_comma: Any, r
     ("2024.1.1-2024.12.31", "2024.1.1--2024.12.31", True),
     ("详见附件—", "详见附件——", True),
     ("2024.1.1-2024.12.31", "2024.1.1-2024.12.31", False),  # nothing added
-    ("2024.1.1-2024.12.31", "2024.1.11-2024.12.31", True),  # a repeat all the same
+    ("2024.1.1-2024.12.31", "2024.1.11-2024.12.31", False),  # a digit doubled is a misreading
+    ("2024.1.1-2024.12.31", "2024.1.1--2024.12.311", False),
     ("2024.1.1-2024.12.31", "2024.1.1~-2024.12.31", False),  # a new character
     ("2024.1.1-2024.12.31", "2024.1.1-2024.12.3", False),
 ])
@@ -178,5 +203,25 @@ def test_only_lines_with_marks_printed_doubled_are_read_stretched() -> None:
 
 def test_a_stretched_rereading_that_changes_characters_is_refused() -> None:
     line = TextLine(page=1, text="2024.1.1-2024.12.31", bbox=BBox.of(100, 100, 500, 130), confidence=0.98)
-    (out,) = read_collapsed_repeats([line], page(), FixedReader("2024.1.1~2024.12.31"), OPTIONS)
+    (out,) = read_collapsed_repeats([line], page(), FixedReader("2024.1.1~~2024.12.31"), OPTIONS)
     assert out == line
+
+
+def ink(side: str, width: float) -> UnreadInk:
+    return UnreadInk(line=0, box=BBox.of(0, 0, width, 10), side=side)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("first", "other", "side", "width", "expected"), [
+    ("提升为开发区做贡献的意识", "提升为开发区做贡献的意识，", "after", 6, True),
+    ("1000", "1000，", "end", 6, True),
+    ("1000", "10000，", "after", 6, False),  # more than a comma's ink can hold
+    ("1000", "10000", "after", 14, True),  # a digit's width: one more digit
+    ("省级重点专业", "、省级重点专业", "before", 7, True),
+    ("省级重点专业", "省级重点专业、", "before", 7, False),  # added on the wrong side
+    ("次性项目", "一次性项目", "start", 25, True),
+    ("提升为开发区", "提高为开发区，", "after", 6, False),  # a character changed
+    ("开发区", "开发区", "after", 6, False),  # nothing added
+])
+def test_a_widened_rereading_must_read_the_ink_and_only_it(first: str, other: str, side: str, width: float,
+                                                           expected: bool) -> None:
+    assert reads_the_ink(first, other, [ink(side, width)], EM) is expected

@@ -329,6 +329,7 @@ def test_on_scans_document_numbers_in_round_brackets_are_checked(
 @pytest.mark.parametrize(("text", "flagged"), [
     ("1、建立平台；2、运维平台：3、建设平台", True),  # ： inside a list is ；misread
     ("建设内容如下：1、建立平台；2、运维平台", False),  # a list may start after ：
+    ("每日9:30、14:00各开放一次", False),  # times
     ("晋开管发〔2023〕50号", False),
 ])
 def test_on_scans_a_colon_inside_a_list_is_checked(ground_truth: dict[str, GroundTruth], text: str,
