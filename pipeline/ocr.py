@@ -31,10 +31,10 @@ from declscan.pipeline.ocr_check import (
     Reading,
     best_reading,
     em_per_height,
+    glyph_extents,
     has_stray_mark,
     is_suspect,
     line_em,
-    read_span,
     reading_in_box,
 )
 from declscan.pipeline.preprocess import denoise_for_ocr
@@ -203,8 +203,8 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
         log.info("page %d: %d of %d lines missed characters, %d completed by a re-read",
                  lines[0].page, len(suspects), len(lines), fixed)
     ems = [line_em(reading, em) if reading is not None else None for reading in now]
-    spans = [read_span(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
-    lines = read_unread_ink(lines, ems, spans, image, reader, check)
+    extents = [glyph_extents(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
+    lines = read_unread_ink(lines, ems, extents, image, reader, check)
     lines = read_collapsed_repeats(lines, image, reader, check)
     return [capped(line, check, "stray_mark") if has_stray_mark(line.text) else line for line in lines]
 

@@ -111,12 +111,12 @@ def _extent(glyph: Glyph, em: float) -> tuple[float, float]:
     return glyph.x0 - before, glyph.x1 + after
 
 
-def read_span(reading: Reading, em: float | None) -> tuple[float, float] | None:
-    """Page x from where the reading's first glyph's ink is expected to start to where its last
-    one's ends; None without glyphs or em."""
+def glyph_extents(reading: Reading, em: float | None) -> tuple[tuple[float, float], ...] | None:
+    """Page x-ranges where the reading's glyphs are expected to have their ink (``_extent``), in
+    order; None without glyphs or em."""
     if not reading.glyphs or not em:
         return None
-    return _extent(reading.glyphs[0], em)[0], _extent(reading.glyphs[-1], em)[1]
+    return tuple(_extent(glyph, em) for glyph in reading.glyphs)
 
 
 def worst_hole(reading: Reading, em: float, options: LineCheckOptions) -> float:

@@ -35,10 +35,11 @@ from declscan.pipeline.ocr_check import (
     Reading,
     adds_only_repeats,
     hides_repeats,
+    is_subsequence,
     is_suspect,
     reading_in_box,
 )
-from declscan.pipeline.unread_ink import Span, UnreadInk, unread_ink
+from declscan.pipeline.unread_ink import Extents, UnreadInk, unread_ink
 
 log = logging.getLogger(__name__)
 
@@ -119,17 +120,17 @@ def reread_lines(reader: LineReader, image: np.ndarray, boxes: Sequence[BBox],
             for box, ok in zip(boxes, read, strict=True)]
 
 
-def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], spans: Sequence[Span | None],
+def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], extents: Sequence[Extents | None],
                     image: np.ndarray, reader: LineReader | None, check: LineCheckOptions) -> list[TextLine]:
     """``lines`` with each line that has unread ink beside it or at an end of its box
-    (``unread_ink``; ``ems`` and ``spans`` as it takes them) read again, widened over that ink.
+    (``unread_ink``; ``ems`` and ``extents`` as it takes them) read again, widened over that ink.
 
     A re-reading replaces the line only when it reads the ink and nothing else changes
     (:func:`reads_the_ink`) and it has no hole. A line not completed so (no ``reader``,
     ``check.reread`` off, or ink on the row below, which is not part of the line's crop) has its
     confidence capped at ``check.suspect_confidence``. A line already capped is not read again.
     """
-    found = unread_ink(image, lines, ems, check, spans)
+    found = unread_ink(image, lines, ems, check, extents)
     inks: dict[int, list[UnreadInk]] = {}
     flagged = set()
     for ink in found:
@@ -163,17 +164,18 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], span
 
 def reads_the_ink(first: str, other: str, inks: Sequence[UnreadInk], em: float) -> bool:
     """True when ``other`` is ``first`` with text added only where the ``inks`` are (after it, before
-    it, or both) and no more characters than the ink can hold (one per half em of its width)."""
+    it, inside it) and no more characters than the ink can hold (one per half em of its width)."""
     a, b = squash(first), squash(other)
     added = len(b) - len(a)
     if added <= 0:
         return False
-    after = any(ink.side in ("after", "end") for ink in inks)
-    before = any(ink.side in ("before", "start") for ink in inks)
-    if after and before:
-        in_place = any(b[k:k + len(a)] == a for k in range(added + 1))
+    sides = {"before" if ink.side == "start" else "after" if ink.side == "end" else ink.side for ink in inks}
+    if sides == {"after"}:
+        in_place = b.startswith(a)
+    elif sides == {"before"}:
+        in_place = b.endswith(a)
     else:
-        in_place = b.startswith(a) if after else b.endswith(a)
+        in_place = is_subsequence(a, b)
     room = max(1, math.ceil(sum(ink.box.width for ink in inks) / (0.5 * em)))
     return in_place and added <= room
 

@@ -75,20 +75,26 @@ def test_a_centred_cells_last_character_on_a_row_of_its_own_is_charged_to_the_li
     assert (found.line, found.side) == (0, "below")
 
 
-@pytest.mark.parametrize("skipped", [0, 9])
-def test_a_character_inside_the_box_but_before_or_after_what_was_read_is_unread(skipped: int) -> None:
+def extents_of(chars: range) -> tuple[tuple[float, float], ...]:
+    """Where print_line's characters ``chars`` have their ink, as the OCR stage expects it."""
+    return tuple((100 + k * EM - 0.1 * EM, 100 + (k + 1) * EM - 0.1 * EM) for k in chars)
+
+
+@pytest.mark.parametrize(("read", "side"), [(range(1, 10), "start"), (range(9), "end"),
+                                            ((*range(4), *range(5, 10)), "within")])
+def test_a_character_inside_the_box_that_no_glyph_read_explains_is_unread(read: Sequence[int],
+                                                                          side: str) -> None:
     image = page()
     line = print_line(image, 100, 100, 10)
-    read = (100 + (skipped == 0) * EM - 0.1 * EM, 100 + (10 - (skipped == 9)) * EM - 0.1 * EM)
-    (found,) = unread_ink(image, [line], [EM], OPTIONS, [read])
-    assert (found.line, found.side) == (0, "start" if skipped == 0 else "end")
-    assert unread_ink(image, [line], [EM], OPTIONS, [(100 - 0.1 * EM, 100 + 10 * EM)]) == [], "all read"
+    (found,) = unread_ink(image, [line], [EM], OPTIONS, [extents_of(read)])
+    assert (found.line, found.side) == (0, side)
+    assert unread_ink(image, [line], [EM], OPTIONS, [extents_of(range(10))]) == [], "all read"
 
 
 def test_an_image_far_smaller_than_a_page_is_judged_without_error() -> None:
     image = np.full((40, 300, 3), 255, np.uint8)  # a line crop, a thumbnail: millimetres are tiny
     line = print_line(image, 10, 8, 8)
-    assert unread_ink(image, [line], [EM], OPTIONS, [(10.0, 230.0)]) == []
+    assert unread_ink(image, [line], [EM], OPTIONS, [((10.0, 230.0),)]) == []
 
 
 def test_ink_under_a_line_but_across_a_rule_is_the_next_rows() -> None:
@@ -108,10 +114,10 @@ def test_a_piece_spanning_less_than_the_smallest_extent_is_not_print() -> None:
     assert len(unread_ink(image, [line], [EM], LineCheckOptions(min_unread_extent=0.3))) == 1
 
 
-def test_spans_must_match_the_lines() -> None:
+def test_extents_must_match_the_lines() -> None:
     image = page()
     line = print_line(image, 100, 100, 10)
-    with pytest.raises(ValueError, match="2 spans for 1 lines"):
+    with pytest.raises(ValueError, match="2 extents for 1 lines"):
         unread_ink(image, [line], [EM], OPTIONS, [None, None])
 
 
@@ -219,6 +225,8 @@ def ink(side: str, width: float) -> UnreadInk:
     ("省级重点专业", "、省级重点专业", "before", 7, True),
     ("省级重点专业", "省级重点专业、", "before", 7, False),  # added on the wrong side
     ("次性项目", "一次性项目", "start", 25, True),
+    ("信息方便企业", "信息，方便企业", "within", 6, True),
+    ("信息方便企业", "信息，方便企业，", "within", 6, False),  # two marks where one fits
     ("提升为开发区", "提高为开发区，", "after", 6, False),  # a character changed
     ("开发区", "开发区", "after", 6, False),  # nothing added
 ])
