@@ -57,11 +57,19 @@ def _document_id(raw: bytes) -> str | None:
 
 
 def held_document_ids(timeout: float = INSPECT_TIMEOUT) -> set[str]:
-    """Document ids that live workers are running or have reserved (empty when no worker answers)."""
-    inspect = app.control.inspect(timeout=timeout)
+    """Document ids that live workers are running or have reserved (empty when no worker answers).
+
+    The broadcast runs on a connection of its own, closed before returning. On the app's pooled
+    connection, the reply consumer's pending BRPOP is inherited by every pool process the worker
+    forks afterwards (``declscan worker`` reconciles before it starts its pool), and each such
+    process hangs for ever closing it (celery/kombu#1785).
+    """
+    with app.connection_for_write() as connection:
+        inspect = app.control.inspect(timeout=timeout, connection=connection)
+        replies = (inspect.active() or {}, inspect.reserved() or {})
     ids = set()
-    for replies in (inspect.active() or {}, inspect.reserved() or {}):
-        for requests in replies.values():
+    for by_worker in replies:
+        for requests in by_worker.values():
             ids.update(str(request["args"][0]) for request in requests if request.get("args"))
     return ids
 

@@ -56,6 +56,11 @@ def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker]:
 
 
 @pytest.fixture
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
 def redis_client() -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
