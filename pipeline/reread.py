@@ -157,7 +157,7 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
     for i in flagged:
         out[i] = capped(out[i], check, "unread_ink")
     if found:
-        log.info("page %d: ink beside %d lines was not read, %d completed by a widened re-read",
+        log.info("page %d: unread ink beside %d line(s), %d completed by a widened re-read",
                  lines[0].page, len({ink.line for ink in found}), completed)
     return out
 
