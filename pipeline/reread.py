@@ -18,6 +18,7 @@ The engine must be a :class:`LineReader`. Without one, a line with unread ink is
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -140,7 +141,8 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
             flagged.add(ink.line)
         else:
             inks.setdefault(ink.line, []).append(ink)
-    boxes = {i: _union(lines[i].bbox, [ink.box for ink in pieces]) for i, pieces in inks.items()}
+    boxes = {i: functools.reduce(BBox.union, [ink.box for ink in pieces], lines[i].bbox)
+             for i, pieces in inks.items()}
     rereads = reread_lines(reader, image, list(boxes.values())) if reader and boxes else []
     out, completed = list(lines), 0
     for (i, box), others in zip(boxes.items(), rereads, strict=True):
@@ -148,9 +150,7 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
         complete = [r for r in others if reads_the_ink(out[i].text, r.text, inks[i], em)
                     and not is_suspect(r, em / box.height, check)]
         if complete:
-            best = max(complete, key=lambda r: r.score)
-            out[i] = out[i].model_copy(update={"text": best.text, "bbox": box,
-                                               "confidence": min(best.score, out[i].confidence)})
+            out[i] = _read_again(out[i], max(complete, key=lambda r: r.score), bbox=box)
             completed += 1
         else:
             flagged.add(i)
@@ -180,10 +180,10 @@ def reads_the_ink(first: str, other: str, inks: Sequence[UnreadInk], em: float) 
     return in_place and added <= room
 
 
-def _union(box: BBox, others: Sequence[BBox]) -> BBox:
-    for other in others:
-        box = box.union(other)
-    return box
+def _read_again(line: TextLine, reading: Reading, **update: Any) -> TextLine:
+    """``line`` as ``reading`` reads it; its confidence never rises above the first reading's."""
+    return line.model_copy(update={"text": reading.text, "confidence": min(reading.score, line.confidence),
+                                   **update})
 
 
 def read_collapsed_repeats(lines: Sequence[TextLine], image: np.ndarray, reader: LineReader | None,
@@ -200,6 +200,5 @@ def read_collapsed_repeats(lines: Sequence[TextLine], image: np.ndarray, reader:
         for again in views:  # one view, none for a box off the page
             if adds_only_repeats(out[i].text, again.text):
                 log.info("line %r: %r read stretched", out[i].text, again.text)
-                out[i] = out[i].model_copy(update={"text": again.text,
-                                                   "confidence": min(again.score, out[i].confidence)})
+                out[i] = _read_again(out[i], again)
     return out
