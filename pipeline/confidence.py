@@ -17,6 +17,7 @@ DOUBT_REASONS: dict[LineDoubt, str] = {
     "skipped_character": "文字间有空缺，可能漏识别了字",
     "unread_ink": "原图上有未被识别的字或标点",
     "stray_mark": "表格线可能被识别成了字母",
+    "confusable_bracket": "文号年份的括号读作“（）”，原图可能是“〔〕”，形状无法判定",
 }
 
 

@@ -10,7 +10,9 @@ recognizer skip characters at full confidence). Every line is then checked for s
 by where its glyphs sit (``declscan.pipeline.ocr_check``), for ink beside it that no box took
 (``declscan.pipeline.unread_ink``) and for marks that may be printed doubled; such a line is read
 again from other views of its crop when the engine can read crops (``declscan.pipeline.reread``),
-and one still short keeps its text with a confidence low enough to be flagged.
+and one still short keeps its text with a confidence low enough to be flagged. Last, the brackets
+around a document number's year are written as their shape on the page says
+(``declscan.pipeline.bracket_shape``): the recognizer reads ``〔2023〕`` as ``（2023）``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.document import FormDocument, PageInfo
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
+from declscan.pipeline.bracket_shape import check_year_brackets
 from declscan.pipeline.ocr_check import (
     Glyph,
     Reading,
@@ -206,6 +209,7 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     extents = [glyph_extents(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
     lines = read_unread_ink(lines, ems, extents, image, reader, check)
     lines = read_collapsed_repeats(lines, image, reader, check)
+    lines = check_year_brackets(lines, image, reader, check)
     return [capped(line, check, "stray_mark") if has_stray_mark(line.text) else line for line in lines]
 
 

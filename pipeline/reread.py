@@ -103,18 +103,23 @@ def stretched(crop: np.ndarray) -> np.ndarray:
     return cv2.resize(crop, None, fx=2.0, fy=1.0, interpolation=cv2.INTER_CUBIC)
 
 
+def line_crop(image: np.ndarray, box: BBox) -> np.ndarray | None:
+    """The pixels of ``image`` inside ``box``; None for a box off the page."""
+    height, width = image.shape[:2]
+    x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
+    x1, y1 = min(int(np.ceil(box.x1)), width), min(int(np.ceil(box.y1)), height)
+    return np.ascontiguousarray(image[y0:y1, x0:x1]) if x1 > x0 and y1 > y0 else None
+
+
 def reread_lines(reader: LineReader, image: np.ndarray, boxes: Sequence[BBox],
                  views: Sequence[View] = REREAD_VIEWS) -> list[list[Reading]]:
     """Every view of every box's crop read by the engine, as Readings per box (one call); none for
     a box with no pixels on the page."""
-    height, width = image.shape[:2]
     crops, read = [], []
     for box in boxes:
-        x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
-        x1, y1 = min(int(np.ceil(box.x1)), width), min(int(np.ceil(box.y1)), height)
-        read.append(x1 > x0 and y1 > y0)  # a box off the page has no crop to read
-        if read[-1]:
-            crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+        crop = line_crop(image, box)
+        read.append(crop is not None)
+        if crop is not None:
             crops += [view(crop) for view in views]
     raws = iter(reader.read_lines(crops) if crops else [])
     return [[parse_paddle_rec(next(raws), box) for _ in views] if ok else []

@@ -95,3 +95,18 @@ def test_a_mark_the_detector_left_out_is_not_published_unflagged(fixtures: dict[
     score = score_record(fixture.truth, record, record.review.flagged)
     (goal,) = [f for f in score.fields if f.pointer == "/goals/implementation_period"]
     assert goal.correct or goal.flagged, goal
+
+
+@pytest.mark.ocr
+def test_a_document_numbers_year_brackets_are_read_by_their_shape(fixtures: dict[str, Fixture],
+                                                                   tmp_path: Path) -> None:
+    # Form 4 cites 晋开管发〔2023〕50号 in three fields; on the harsh scan PP-OCRv5 reads some of
+    # those 〔〕 as （）at 0.9, which only the brackets' shape on the page can tell apart.
+    fixture = fixtures["form-04-harsh"]
+    result = run_declscan("process", fixture.path, "-o", tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = load_record(tmp_path / f"{fixture.path.stem}.json")
+    score = score_record(fixture.truth, record, record.review.flagged)
+    cited = {f.pointer: f for f in score.fields if "〔2023〕50号" in str(f.truth)}
+    assert set(cited) == {"/project/basis", "/project/safeguards", "/project/plan"}
+    assert all(f.correct for f in cited.values()), cited
