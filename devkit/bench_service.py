@@ -3,7 +3,10 @@
 Runs the real service (``declscan watch`` + ``declscan worker`` subprocesses, Redis db 6, SQLite in a
 temporary data dir) on rendered scans of the dev set (clean level, unique bytes per drop):
 
-* pages per minute: a batch dropped at once, first drop to last document finished;
+* pages per minute: a batch dropped at once, first drop to last document finished, with one worker
+  process using every core for OCR (the default), then with 1 and 2 processes at the same OCR
+  threads per process (the 2-process default's share), so that process scaling is measured apart
+  from thread scaling;
 * latency: one scan at a time on an idle service, drop to finished (published or awaiting review),
   p50/p95, and the service's own overhead: latency minus the time spent inside the stages;
 * one-shot: ``declscan process`` on the same kind of file, for comparison (when that command exists).
@@ -43,12 +46,14 @@ def render_scans(count: int, out_dir: Path, *, seed: int) -> list[tuple[Path, in
 
 
 class Service:
-    """A watcher and one worker (``concurrency`` processes) on a fresh data dir."""
+    """A watcher and one worker (``concurrency`` processes, ``threads`` OCR threads each) on a fresh
+    data dir."""
 
-    def __init__(self, data_dir: Path, concurrency: int) -> None:
+    def __init__(self, data_dir: Path, concurrency: int, threads: int) -> None:
         self.data_dir = data_dir
         self.env = {**os.environ, "DECLSCAN_DATA_DIR": str(data_dir), "REDIS_URL": REDIS_URL,
                     "DATABASE_URL": f"sqlite:///{data_dir / 'declscan.db'}",
+                    "DECLSCAN_OCR__CPU_THREADS": str(threads),
                     "PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK": "True"}
         redis.Redis.from_url(REDIS_URL).flushdb()
         data_dir.mkdir(parents=True)
@@ -108,8 +113,8 @@ class Service:
         self.engine.dispose()
 
 
-def throughput(scans: list[tuple[Path, int]], concurrency: int, work: Path) -> float:
-    service = Service(work / f"throughput-{concurrency}", concurrency)
+def throughput(scans: list[tuple[Path, int]], concurrency: int, threads: int, work: Path) -> float:
+    service = Service(work / f"throughput-{concurrency}x{threads}", concurrency, threads)
     try:
         started = min(service.drop(path) for path, _ in scans)
         rows = service.wait_finished(len(scans))
@@ -121,7 +126,7 @@ def throughput(scans: list[tuple[Path, int]], concurrency: int, work: Path) -> f
 
 
 def latency(scans: list[tuple[Path, int]], work: Path) -> tuple[list[float], list[float], list[str]]:
-    service = Service(work / "latency", 1)
+    service = Service(work / "latency", 1, threads_per_process(1))
     latencies, overheads, states = [], [], []
     try:
         for n, (path, _) in enumerate(scans, start=1):
@@ -159,11 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         (work / "in").mkdir()
         batch = render_scans(args.batch, work / "in", seed=1)
-        for concurrency in (1, 2):
-            rate = throughput(batch, concurrency, work)
-            threads = os.environ.get("DECLSCAN_OCR__CPU_THREADS") or threads_per_process(concurrency)
+        share = threads_per_process(2)
+        rates = {}
+        for concurrency, threads in dict.fromkeys([(1, threads_per_process(1)), (1, share), (2, share)]):
+            rates[concurrency, threads] = rate = throughput(batch, concurrency, threads, work)
             print(f"throughput, {concurrency} worker process(es) x {threads} OCR thread(s): "
                   f"{rate:.1f} pages/min ({sum(n for _, n in batch)} pages in {len(batch)} scans)")
+        two = rates[2, share]
+        print(f"2 processes against 1: {two / rates[1, share]:.2f}x at {share} OCR thread(s) per process, "
+              f"{two / rates[1, threads_per_process(1)]:.2f}x against 1 process using all "
+              f"{os.cpu_count()} cores")
         singles = render_scans(args.latency_runs, work / "in", seed=2)
         latencies, overheads, states = latency(singles, work)
         print(f"drop-to-finished latency, idle service, {singles[0][1]}-page scan: "
