@@ -42,10 +42,11 @@ PAIRS: dict[Family, tuple[str, str]] = {"round": ("（", "）"), "tortoise": ("�
                                         "solid": ("【", "】")}
 FAMILY_OF = {**dict.fromkeys("（(）)", "round"), **dict.fromkeys("〔〕", "tortoise"),
              **dict.fromkeys("【】", "solid"), **dict.fromkeys("[]［］", "square")}
-# An opening bracket, a year, and what was read for its closing bracket (a 】 reads as 1).
-YEAR_IN_BRACKETS = re.compile(r"([（(〔【\[［])\d{4}([）)〕】\]］1])")
-WRAPPED_TAIL = re.compile(r"([（(〔【\[［])(\d{0,4})$")  # a year's start at a line's end
-WRAPPED_HEAD = re.compile(r"^(\d{0,4})([）)〕】\]］1])")  # and its rest on the row below
+OPENING, CLOSING = r"[（(〔【\[［]", r"[）)〕】\]］1]"  # what may be read for a bracket (a 】 reads as 1)
+YEAR = r"(?:19|20)\d\d"
+# An opening bracket, a year, and what was read for its closing bracket.
+YEAR_IN_BRACKETS = re.compile(rf"({OPENING}){YEAR}({CLOSING})")
+WRAPPED_TAIL = re.compile(rf"({OPENING})(\d{{0,4}})$")  # a year's start at a line's end, its rest below
 ROUND_BEND = 0.20  # bend at mid-height, as a share of the tip's: at least this is round
 TORTOISE_BEND = 0.06  # at most this is a tortoise shell
 SOLID_TIP = 0.15  # a solid bracket's back is straight: its tips start this share of its width in, at most
@@ -53,7 +54,7 @@ STROKE_TIP = 0.30  # a stroke bracket's tips start at least this share in
 SOLID_FILL = 0.5  # and a solid one fills this share of its box, at least
 SOLID_WAIST = 0.2  # and its front is hollowed: mid-height, this share of its width short of the tips
 MIN_BEND = 0.05  # a tip this share of the height out of line, at least: else it is no bracket
-CLOSING_HEIGHT = 0.85  # a closing bracket is as tall as the opening one; a digit 1 is shorter
+SAME_HEIGHT = 0.85  # the two brackets of a pair are as tall as each other; a digit 1 is shorter
 
 
 def bracket_family(mask: np.ndarray, *, closing: bool) -> Family | None:
@@ -83,9 +84,9 @@ def bracket_family(mask: np.ndarray, *, closing: bool) -> Family | None:
 
 
 def pair_family(opening: Family | None, closing: Family | None) -> Family | None:
-    """The family both brackets of a pair agree on (one may be undecided), else None."""
-    decided = {family for family in (opening, closing) if family}
-    return decided.pop() if len(decided) == 1 else None
+    """The family both brackets of a pair decide on, else None: one piece of ink misjudged, or
+    not a bracket at all, must not rewrite a pair."""
+    return opening if opening == closing else None
 
 
 def bracket_ink(crop: np.ndarray, x: float) -> np.ndarray | None:
@@ -138,10 +139,19 @@ def year_pairs(lines: Sequence[TextLine]) -> list[YearPair]:
         pairs += [YearPair(i, m.start(1), i, m.start(2)) for m in YEAR_IN_BRACKETS.finditer(line.text)]
         tail = WRAPPED_TAIL.search(line.text)
         j = _row_below(lines, i) if tail else None
-        head = WRAPPED_HEAD.match(lines[j].text) if tail and j is not None else None
-        if tail and head and j is not None and len(tail[2]) + len(head[1]) == 4:
+        head = _wrapped_head(tail, lines[j].text) if tail and j is not None else None
+        if tail and head and j is not None:
             pairs.append(YearPair(i, tail.start(1), j, head.start(2)))
     return pairs
+
+
+def _wrapped_head(tail: re.Match[str] | None, text: str) -> re.Match[str] | None:
+    """The rest of the year whose start ``tail`` found, and its closing bracket, at the start of
+    ``text``."""
+    if tail is None:
+        return None
+    head = re.match(rf"(\d{{{4 - len(tail[2])}}})({CLOSING})", text)
+    return head if head and re.fullmatch(YEAR, tail[2] + head[1]) else None
 
 
 def _row_below(lines: Sequence[TextLine], i: int) -> int | None:
@@ -162,12 +172,13 @@ def placed_pair(pair: YearPair, lines: Sequence[TextLine],
                 placed: Mapping[int, PlacedLine]) -> tuple[int, int] | None:
     """Where ``pair``'s brackets are in the re-read texts of its lines: the same occurrence of the
     year, or None when the re-reads do not find it so."""
-    first, second = placed[pair.line], placed[pair.closing_line]
+    first, second = placed.get(pair.line), placed.get(pair.closing_line)
+    if first is None or second is None:
+        return None
     if pair.line != pair.closing_line:
-        tail, head = WRAPPED_TAIL.search(first.text), WRAPPED_HEAD.match(second.text)
-        if tail is None or head is None or len(tail[2]) + len(head[1]) != 4:
-            return None
-        return tail.start(1), head.start(2)
+        tail = WRAPPED_TAIL.search(first.text)
+        head = _wrapped_head(tail, second.text)
+        return (tail.start(1), head.start(2)) if tail and head else None
     text = lines[pair.line].text
     ours = [m.start(1) for m in YEAR_IN_BRACKETS.finditer(text)]
     again = list(YEAR_IN_BRACKETS.finditer(first.text))
@@ -177,12 +188,16 @@ def placed_pair(pair: YearPair, lines: Sequence[TextLine],
     return found.start(1), found.start(2)
 
 
-def pair_family_of(opening: np.ndarray | None, closing: np.ndarray | None) -> Family | None:
-    """The family of a bracket pair from the ink of each. A closing piece shorter than the opening
-    bracket is a digit (a 1 read where the 】 is), not the bracket: no decision."""
-    if opening is None or closing is None or closing.shape[0] < CLOSING_HEIGHT * opening.shape[0]:
+def pair_family_of(opening: np.ndarray | None, closing: np.ndarray | None, *,
+                   closing_read: str) -> Family | None:
+    """The family of a bracket pair from the ink of each. Pieces of unequal height are not a pair
+    (one is a digit or a stroke); a ``1`` read for the closing bracket is taken for a 】 only."""
+    if opening is None or closing is None:
         return None
-    return pair_family(bracket_family(opening, closing=False), bracket_family(closing, closing=True))
+    if min(opening.shape[0], closing.shape[0]) < SAME_HEIGHT * max(opening.shape[0], closing.shape[0]):
+        return None
+    family = pair_family(bracket_family(opening, closing=False), bracket_family(closing, closing=True))
+    return family if closing_read != "1" or family == "solid" else None
 
 
 def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: LineReader | None,
@@ -190,19 +205,24 @@ def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: Li
     """``lines`` with the brackets around each year (``year_pairs``) written in the family their
     shapes on ``image`` say, each line involved read again by ``reader`` to place its characters.
 
-    The lines of a pair read round whose shapes do not decide, or of any pair read round when there
-    is no ``reader``, are capped at ``check.suspect_confidence`` with doubt ``"confusable_bracket"``.
+    A pair is rewritten only when both its brackets decide the same family. The lines of a pair
+    with a bracket read round whose shapes do not decide, or of any such pair when there is no
+    ``reader`` (or ``check.reread`` is off), are capped at ``check.suspect_confidence`` with doubt
+    ``"confusable_bracket"``. (With ``check.enabled`` off, the OCR stage runs no checks, this one
+    included.)
     """
     pairs = year_pairs(lines)
     placed = _placed_lines(lines, {i for p in pairs for i in (p.line, p.closing_line)}, image, reader, check)
     texts = [list(line.text) for line in lines]
     undecided = set()
     for pair in pairs:
-        where = placed_pair(pair, lines, placed) if placed else None
-        family = pair_family_of(placed[pair.line].ink_at(where[0]),
-                                placed[pair.closing_line].ink_at(where[1])) if where else None
+        read = (lines[pair.line].text[pair.opening], lines[pair.closing_line].text[pair.closing])
+        where = placed_pair(pair, lines, placed)
+        inks = (placed[pair.line].ink_at(where[0]),
+                placed[pair.closing_line].ink_at(where[1])) if where else None
+        family = pair_family_of(*inks, closing_read=read[1]) if inks else None
         if family is None:
-            if FAMILY_OF[lines[pair.line].text[pair.opening]] == "round":
+            if "round" in {FAMILY_OF.get(char) for char in read}:
                 undecided |= {pair.line, pair.closing_line}
             continue
         for i, index, char in zip((pair.line, pair.closing_line), (pair.opening, pair.closing),
@@ -221,15 +241,13 @@ def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: Li
 
 def _placed_lines(lines: Sequence[TextLine], wanted: set[int], image: np.ndarray, reader: LineReader | None,
                   check: LineCheckOptions) -> dict[int, PlacedLine]:
-    """The wanted lines read again and placed; none at all without a reader or a crop for each."""
-    if reader is None or not check.reread or not wanted:
+    """The wanted lines with pixels on the page read again and placed; none without a reader."""
+    if reader is None or not check.reread:
         return {}
-    crops = {i: line_crop(image, lines[i].bbox) for i in sorted(wanted)}
-    if any(crop is None for crop in crops.values()):
-        return {}
-    raws = reader.read_lines(list(crops.values()))
+    crops = {i: crop for i in sorted(wanted) if (crop := line_crop(image, lines[i].bbox)) is not None}
+    raws = reader.read_lines(list(crops.values())) if crops else []
     return {i: PlacedLine(crop, *_characters(raw, crop.shape[1]))
-            for (i, crop), raw in zip(crops.items(), raws, strict=True) if crop is not None}
+            for (i, crop), raw in zip(crops.items(), raws, strict=True)}
 
 
 def _characters(raw: Mapping[str, Any], width: int) -> tuple[str, list[float]]:

@@ -67,8 +67,8 @@ def test_a_blot_or_a_bar_is_no_bracket() -> None:
     assert bracket_family(np.ones((5, 2), bool), closing=False) is None  # too small to judge
 
 
-def test_a_pair_needs_one_decided_side_and_no_disagreement() -> None:
-    assert pair_family("tortoise", None) == "tortoise"
+def test_a_pair_needs_both_sides_decided_alike() -> None:
+    assert pair_family("tortoise", None) is None  # one misjudged piece must not rewrite a pair
     assert pair_family("round", "round") == "round"
     assert pair_family("round", "tortoise") is None
     assert pair_family(None, None) is None
@@ -90,11 +90,10 @@ def line_image(kind: Draw, text: str = "发（2023）50号", height: int = 26) -
     xs, x = [], 6
     for char in text:
         if char in "（）":
-            draw_opening(crop, kind, x, 6, height)
-            if char == "）":
-                width = max(4, round(0.3 * height))
-                crop[6:6 + height, x:x + width + 2] = crop[6:6 + height, x:x + width + 2][:, ::-1]
-            xs.append(x + 0.15 * height)
+            glyph = np.full((height + 12, height // 2), 255, np.uint8)
+            draw_opening(glyph, kind, 3, 6, height)
+            crop[:, x:x + height // 2] = glyph[:, ::-1] if char == "）" else glyph
+            xs.append(x + height / 4)
             x += height // 2
         else:
             size = height if char in "发号" else height // 2
@@ -117,8 +116,19 @@ class PlacingReader:
                  "rec_score": 0.95} for crop in crops]
 
 
-def read_line(kind: Draw, read_as: str = "发（2023）50号", placed_as: str | None = None) -> TextLine:
-    crop, xs = line_image(kind)
+class LinesReader:
+    """Reads the k-th crop of a call as the k-th of ``texts``, placed at the k-th of ``xs``."""
+
+    def __init__(self, texts: tuple[str, ...], xs: tuple[list[float], ...]) -> None:
+        self.rows = [PlacingReader(text, row) for text, row in zip(texts, xs, strict=True)]
+
+    def read_lines(self, crops: list[np.ndarray]) -> list[dict]:
+        return [row.read_lines([crop])[0] for row, crop in zip(self.rows, crops, strict=True)]
+
+
+def read_line(kind: Draw, read_as: str = "发（2023）50号", placed_as: str | None = None,
+              drawn: str = "发（2023）50号") -> TextLine:
+    crop, xs = line_image(kind, drawn)
     line = TextLine(page=1, text=read_as, bbox=BBox.of(0, 0, crop.shape[1], crop.shape[0]), confidence=0.95)
     reader = PlacingReader(placed_as or read_as, xs)
     (out,) = check_year_brackets([line], crop, reader, LineCheckOptions())
@@ -148,3 +158,24 @@ def test_without_a_reader_a_round_year_is_flagged_and_others_are_kept() -> None:
     assert out[0].confidence == check.suspect_confidence
     assert out[0].doubt == "confusable_bracket"
     assert out[1:] == lines[1:]
+
+
+def test_a_one_read_for_a_round_closing_bracket_is_not_taken_for_it() -> None:
+    # A 】 reads as 1, and so may a round bracket; only a solid shape makes a 1 a bracket.
+    line = read_line("round", read_as="发（2023150号")
+    assert (line.text, line.doubt) == ("发（2023150号", "confusable_bracket")
+    assert read_line("solid", read_as="发【2023150号").text == "发【2023】50号"
+
+
+def test_a_year_wrapped_onto_the_row_below_is_settled_across_both_lines() -> None:
+    top, top_xs = line_image("tortoise", "发（20")
+    bottom, bottom_xs = line_image("tortoise", "23）50号")
+    image = np.vstack([top, np.full((4, top.shape[1], 3), 255, np.uint8), bottom])
+    height = top.shape[0]
+    lines = [TextLine(page=1, text="发（20", bbox=BBox.of(0, 0, top.shape[1], height), confidence=0.95),
+             TextLine(page=1, text="23）50号", bbox=BBox.of(0, height + 4, top.shape[1], 2 * height + 4),
+                      confidence=0.95)]
+    reader = LinesReader(("发（20", "23）50号"), (top_xs, bottom_xs))
+    out = check_year_brackets(lines, image, reader, LineCheckOptions())
+    assert [line.text for line in out] == ["发〔20", "23〕50号"]
+    assert all(line.doubt is None for line in out)
