@@ -33,6 +33,7 @@ import numpy as np
 from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
+from declscan.pipeline.ocr_check import Reading
 from declscan.pipeline.reread import LineReader, capped, line_crop
 
 log = logging.getLogger(__name__)
@@ -209,9 +210,12 @@ def pair_family_of(opening: np.ndarray | None, closing: np.ndarray | None, *,
 
 
 def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: LineReader | None,
-                        check: LineCheckOptions) -> list[TextLine]:
+                        check: LineCheckOptions,
+                        readings: Sequence[Reading | None] = ()) -> list[TextLine]:
     """``lines`` with the brackets around each year (``year_pairs``) written in the family their
-    shapes on ``image`` say, each line involved read again by ``reader`` to place its characters.
+    shapes on ``image`` say. A line's characters are placed by its reading in ``readings`` (one per
+    line, None where unknown) when that reading's glyphs spell the line's text, else by reading the
+    line again with ``reader``.
 
     A pair is rewritten only when both its brackets decide the same family. The lines of a pair
     with a bracket read round whose shapes do not decide, or of any such pair when there is no
@@ -220,7 +224,8 @@ def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: Li
     included.)
     """
     pairs = year_pairs(lines)
-    placed = _placed_lines(lines, {i for p in pairs for i in (p.line, p.closing_line)}, image, reader, check)
+    wanted = {i for p in pairs for i in (p.line, p.closing_line)}
+    placed = _placed_lines(lines, wanted, image, reader, check, readings)
     texts = [list(line.text) for line in lines]
     undecided = set()
     for pair in pairs:
@@ -248,14 +253,33 @@ def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: Li
 
 
 def _placed_lines(lines: Sequence[TextLine], wanted: set[int], image: np.ndarray, reader: LineReader | None,
-                  check: LineCheckOptions) -> dict[int, PlacedLine]:
-    """The wanted lines with pixels on the page read again and placed; none without a reader."""
+                  check: LineCheckOptions, readings: Sequence[Reading | None]) -> dict[int, PlacedLine]:
+    """The wanted lines with pixels on the page placed, by their readings or read again; none
+    without a reader."""
     if reader is None or not check.reread:
         return {}
     crops = {i: crop for i in sorted(wanted) if (crop := line_crop(image, lines[i].bbox)) is not None}
-    raws = reader.read_lines(list(crops.values())) if crops else []
-    return {i: PlacedLine(crop, *_characters(raw, crop.shape[1]))
-            for (i, crop), raw in zip(crops.items(), raws, strict=True)}
+    placed = {}
+    for i, crop in crops.items():
+        reading = readings[i] if i < len(readings) else None
+        if reading is not None and (found := _glyph_characters(reading, lines[i])) is not None:
+            placed[i] = PlacedLine(crop, *found)
+    again = [i for i in crops if i not in placed]
+    raws = reader.read_lines([crops[i] for i in again]) if again else []
+    placed |= {i: PlacedLine(crops[i], *_characters(raw, crops[i].shape[1]))
+               for i, raw in zip(again, raws, strict=True)}
+    return placed
+
+
+def _glyph_characters(reading: Reading, line: TextLine) -> tuple[str, list[float]] | None:
+    """The line's text and each character's x in its crop from the reading's glyphs (a run's
+    characters spread evenly over it), or None when the glyphs do not spell the line's text."""
+    text = "".join(glyph.text for glyph in reading.glyphs)
+    if text != "".join(line.text.split()):
+        return None
+    columns = [glyph.x0 + (k + 0.5) * (glyph.x1 - glyph.x0) / len(glyph.text) - line.bbox.x0
+               for glyph in reading.glyphs for k in range(len(glyph.text))]
+    return text, columns
 
 
 def _characters(raw: Mapping[str, Any], width: int) -> tuple[str, list[float]]:

@@ -209,7 +209,7 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     extents = [glyph_extents(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
     lines = read_unread_ink(lines, ems, extents, image, reader, check)
     lines = read_collapsed_repeats(lines, image, reader, check)
-    lines = check_year_brackets(lines, image, reader, check)
+    lines = check_year_brackets(lines, image, reader, check, readings=now)
     return [capped(line, check, "stray_mark") if has_stray_mark(line.text) else line for line in lines]
 
 

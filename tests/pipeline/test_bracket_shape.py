@@ -16,6 +16,7 @@ from declscan.pipeline.bracket_shape import (
     pair_family,
     year_pairs,
 )
+from declscan.pipeline.ocr_check import Glyph, Reading
 
 Draw = str  # "round", "tortoise", "solid", "square"
 
@@ -179,3 +180,20 @@ def test_a_year_wrapped_onto_the_row_below_is_settled_across_both_lines() -> Non
     out = check_year_brackets(lines, image, reader, LineCheckOptions())
     assert [line.text for line in out] == ["发〔20", "23〕50号"]
     assert all(line.doubt is None for line in out)
+
+
+class NoReader:
+    def read_lines(self, crops: list[np.ndarray]) -> list[dict]:
+        raise AssertionError("the line's own glyphs place its characters: no second read")
+
+
+def test_the_first_readings_glyphs_place_the_characters_without_a_second_read() -> None:
+    crop, xs = line_image("tortoise")
+    text = "发（2023）50号"
+    line = TextLine(page=1, text=text, bbox=BBox.of(0, 0, crop.shape[1], crop.shape[0]), confidence=0.95)
+    runs = [("发", xs[0:1]), ("（", xs[1:2]), ("2023", xs[2:6]), ("）", xs[6:7]), ("50", xs[7:9]),
+            ("号", xs[9:])]
+    glyphs = tuple(Glyph(run, at[0] - 3, at[-1] + 3) for run, at in runs)  # as PaddleOCR's word boxes
+    reading = Reading(text=text, score=0.95, glyphs=glyphs, x0=0, x1=crop.shape[1], height=crop.shape[0])
+    (out,) = check_year_brackets([line], crop, NoReader(), LineCheckOptions(), readings=[reading])
+    assert out.text == "发〔2023〕50号"
