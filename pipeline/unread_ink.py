@@ -71,6 +71,7 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     covered = np.bincount(labels[_box_mask(ink.shape, lines)], minlength=count)
     smallest = options.min_unread_ink * min(em for _, _, em in known) ** 2
+    reach = _reach(known)
     found = []
     for k in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[k])
@@ -78,7 +79,8 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
             continue
         piece = BBox.of(x, y, x + w, y + h)
         near = []
-        for i, box, em in known:
+        for n in _within_reach(reach, piece):
+            i, box, em = known[n]
             if area < options.min_unread_ink * em * em or max(w, h) < options.min_unread_extent * em:
                 continue
             if covered[k] > area / 2:
@@ -91,6 +93,22 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
             _, i, side = min(near)
             found.append(UnreadInk(i, piece, side))
     return found
+
+
+def _reach(known: Sequence[tuple[int, BBox, float]]) -> np.ndarray:
+    """Per line (rows as ``known``): the page region a piece of ink must touch to be beside it,
+    inside it or below it (x0, y0, x1, y1; the piece's centre must lie within y0..y1)."""
+    return np.array([(box.x0 - em, box.y0, box.x1 + em, box.y1 + BELOW_ROWS * box.height)
+                     for _, box, em in known], dtype=float).reshape(-1, 4)
+
+
+def _within_reach(reach: np.ndarray, piece: BBox) -> np.ndarray:
+    """Indices of the lines whose reach ``piece`` touches: the only ones ``_beside`` or
+    ``_unexplained`` can charge it to (each asks more), so a page's thousands of strokes are not
+    each measured against every line."""
+    _, cy = piece.center
+    return np.flatnonzero((piece.x1 >= reach[:, 0]) & (piece.x0 <= reach[:, 2])
+                          & (cy >= reach[:, 1]) & (cy <= reach[:, 3]))
 
 
 def _box_mask(shape: tuple[int, ...], lines: Sequence[TextLine]) -> np.ndarray:
