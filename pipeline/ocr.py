@@ -33,6 +33,7 @@ from declscan.pipeline.ocr_check import (
     Glyph,
     Reading,
     best_reading,
+    completes,
     em_per_height,
     glyph_extents,
     has_stray_mark,
@@ -187,7 +188,8 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     boxes = [lines[i].bbox for i, _ in suspects]
     reader = engine if isinstance(engine, LineReader) else None
     if suspects and check.reread and reader is not None:
-        rereads = reread_lines(reader, image, boxes)
+        rereads = reread_lines(reader, image, boxes,
+                               done=lambda n, r: completes(suspects[n][1], r, em, check))
     else:
         rereads = [[] for _ in boxes]
     fixed = 0

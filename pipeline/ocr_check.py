@@ -172,6 +172,14 @@ def is_subsequence(short: str, long: str) -> bool:
     return all(char in chars for char in short)
 
 
+def completes(first: Reading, other: Reading, page_em_per_height: float | None,
+              options: LineCheckOptions) -> bool:
+    """True when ``other`` keeps every character of ``first`` in order, adds some, and has no hole."""
+    read, again = squash(first.text), squash(other.text)
+    return (len(again) > len(read) and is_subsequence(read, again)
+            and not is_suspect(other, page_em_per_height, options))
+
+
 def best_reading(first: Reading, others: Sequence[Reading], page_em_per_height: float | None,
                  options: LineCheckOptions) -> tuple[Reading, bool]:
     """The reading to keep for a suspect line, and whether it is still suspect.
@@ -180,10 +188,7 @@ def best_reading(first: Reading, others: Sequence[Reading], page_em_per_height: 
     adds some (the fault being fixed is a skipped character; a reading that changes characters
     read at full confidence is not more trustworthy) and has no hole. Among those the longest wins.
     """
-    read = squash(first.text)
-    complete = [r for r in others
-                if len(squash(r.text)) > len(read) and is_subsequence(read, squash(r.text))
-                and not is_suspect(r, page_em_per_height, options)]
+    complete = [r for r in others if completes(first, r, page_em_per_height, options)]
     if complete:
         return max(complete, key=lambda r: (len(squash(r.text)), r.score)), False
     return first, True

@@ -112,18 +112,22 @@ def line_crop(image: np.ndarray, box: BBox) -> np.ndarray | None:
 
 
 def reread_lines(reader: LineReader, image: np.ndarray, boxes: Sequence[BBox],
-                 views: Sequence[View] = REREAD_VIEWS) -> list[list[Reading]]:
-    """Every view of every box's crop read by the engine, as Readings per box (one call); none for
-    a box with no pixels on the page."""
-    crops, read = [], []
-    for box in boxes:
-        crop = line_crop(image, box)
-        read.append(crop is not None)
-        if crop is not None:
-            crops += [view(crop) for view in views]
-    raws = iter(reader.read_lines(crops) if crops else [])
-    return [[parse_paddle_rec(next(raws), box) for _ in views] if ok else []
-            for box, ok in zip(boxes, read, strict=True)]
+                 views: Sequence[View] = REREAD_VIEWS,
+                 done: Callable[[int, Reading], bool] | None = None) -> list[list[Reading]]:
+    """Each box's crop read by the engine in each of ``views`` in turn, as Readings per box; none
+    for a box with no pixels on the page. With ``done``, a box whose reading ``done(index,
+    reading)`` accepts is not read in the views after (one engine call per view)."""
+    readings: list[list[Reading]] = [[] for _ in boxes]
+    crops = {i: crop for i, box in enumerate(boxes) if (crop := line_crop(image, box)) is not None}
+    pending = list(crops)
+    for view in views:
+        if not pending:
+            break
+        raws = reader.read_lines([view(crops[i]) for i in pending])
+        for i, raw in zip(pending, raws, strict=True):
+            readings[i].append(parse_paddle_rec(raw, boxes[i]))
+        pending = [i for i in pending if done is None or not done(i, readings[i][-1])]
+    return readings
 
 
 def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], extents: Sequence[Extents | None],
@@ -148,12 +152,18 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
             inks.setdefault(ink.line, []).append(ink)
     boxes = {i: functools.reduce(BBox.union, [ink.box for ink in pieces], lines[i].bbox)
              for i, pieces in inks.items()}
-    rereads = reread_lines(reader, image, list(boxes.values())) if reader and boxes else []
+    order = list(boxes)
+
+    def completes(n: int, reading: Reading) -> bool:
+        i = order[n]
+        em = ems[i] or boxes[i].height
+        return (reads_the_ink(lines[i].text, reading.text, inks[i], em)
+                and not is_suspect(reading, em / boxes[i].height, check))
+
+    rereads = reread_lines(reader, image, list(boxes.values()), done=completes) if reader and boxes else []
     out, completed = list(lines), 0
-    for (i, box), others in zip(boxes.items(), rereads, strict=True):
-        em = ems[i] or box.height
-        complete = [r for r in others if reads_the_ink(out[i].text, r.text, inks[i], em)
-                    and not is_suspect(r, em / box.height, check)]
+    for n, ((i, box), others) in enumerate(zip(boxes.items(), rereads, strict=True)):
+        complete = [r for r in others if completes(n, r)]
         if complete:
             out[i] = _read_again(out[i], max(complete, key=lambda r: r.score), bbox=box)
             completed += 1
