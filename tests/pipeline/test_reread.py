@@ -14,7 +14,7 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
 from declscan.pipeline.ocr_check import adds_only_repeats, hides_repeats
-from declscan.pipeline.reread import read_collapsed_repeats, read_unread_ink, reads_the_ink
+from declscan.pipeline.reread import read_collapsed_repeats, read_unread_ink, reads_the_ink, reread_lines
 from declscan.pipeline.unread_ink import UnreadInk, unread_ink
 
 EM = 28.0
@@ -233,3 +233,14 @@ def ink(side: str, width: float) -> UnreadInk:
 def test_a_widened_rereading_must_read_the_ink_and_only_it(first: str, other: str, side: str, width: float,
                                                            expected: bool) -> None:
     assert reads_the_ink(first, other, [ink(side, width)], EM) is expected
+
+
+def test_a_line_is_read_in_the_next_view_only_while_the_views_before_have_not_completed_it() -> None:
+    image = page()
+    boxes = [BBox.of(100, 100, 300, 130), BBox.of(100, 200, 300, 230), BBox.of(-50, -50, -10, -10)]
+    reader = FixedReader("示范区")
+    views = (lambda crop: crop, lambda crop: crop[:, ::-1])
+    read = reread_lines(reader, image, boxes, views=views, done=lambda n, _: n == 0)
+    assert [len(readings) for readings in read] == [1, 2, 0]  # the box off the page has no crop
+    assert len(reader.crops) == 3
+    assert [len(r) for r in reread_lines(FixedReader("示范区"), image, boxes, views=views)] == [2, 2, 0]
