@@ -118,7 +118,8 @@ def bracket_ink(crop: np.ndarray, x: float) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class PlacedLine:
-    """A line's crop read again, with the x in the crop of each character of ``text``."""
+    """A line's crop, with the x in the crop of each character of ``text`` (from its reading's
+    glyphs, or from reading the crop again)."""
 
     crop: np.ndarray
     text: str
@@ -179,8 +180,8 @@ def _overlap(a: BBox, b: BBox) -> float:
 
 def placed_pair(pair: YearPair, lines: Sequence[TextLine],
                 placed: Mapping[int, PlacedLine]) -> tuple[int, int] | None:
-    """Where ``pair``'s brackets are in the re-read texts of its lines: the same occurrence of the
-    year, or None when the re-reads do not find it so."""
+    """Where ``pair``'s brackets are in the placed texts of its lines: the same occurrence of the
+    year, or None when the placed texts do not have it so."""
     first, second = placed.get(pair.line), placed.get(pair.closing_line)
     if first is None or second is None:
         return None
@@ -277,7 +278,8 @@ def _glyph_characters(reading: Reading, line: TextLine) -> tuple[str, list[float
     text = "".join(glyph.text for glyph in reading.glyphs)
     if text != "".join(line.text.split()):
         return None
-    columns = [glyph.x0 + (k + 0.5) * (glyph.x1 - glyph.x0) / len(glyph.text) - line.bbox.x0
+    origin = max(int(line.bbox.x0), 0)  # where line_crop starts
+    columns = [glyph.x0 + (k + 0.5) * (glyph.x1 - glyph.x0) / len(glyph.text) - origin
                for glyph in reading.glyphs for k in range(len(glyph.text))]
     return text, columns
 

@@ -209,9 +209,13 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
                  lines[0].page, len(suspects), len(lines), fixed)
     ems = [line_em(reading, em) if reading is not None else None for reading in now]
     extents = [glyph_extents(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
+    read = lines
     lines = read_unread_ink(lines, ems, extents, image, reader, check)
     lines = read_collapsed_repeats(lines, image, reader, check)
-    lines = check_year_brackets(lines, image, reader, check, readings=now)
+    # A line read again since has other glyphs than ``now`` holds: its characters are placed anew.
+    still = [reading if (before.text, before.bbox) == (after.text, after.bbox) else None
+             for reading, before, after in zip(now, read, lines, strict=True)]
+    lines = check_year_brackets(lines, image, reader, check, readings=still)
     return [capped(line, check, "stray_mark") if has_stray_mark(line.text) else line for line in lines]
 
 

@@ -186,7 +186,8 @@ def best_reading(first: Reading, others: Sequence[Reading], page_em_per_height: 
 
     Another reading replaces ``first`` only when it keeps every character of ``first`` in order and
     adds some (the fault being fixed is a skipped character; a reading that changes characters
-    read at full confidence is not more trustworthy) and has no hole. Among those the longest wins.
+    read at full confidence is not more trustworthy) and has no hole. Among those the longest wins
+    (``reread_lines`` with ``done`` stops at the first view that completes a line: one at most).
     """
     complete = [r for r in others if completes(first, r, page_em_per_height, options)]
     if complete:

@@ -197,3 +197,13 @@ def test_the_first_readings_glyphs_place_the_characters_without_a_second_read() 
     reading = Reading(text=text, score=0.95, glyphs=glyphs, x0=0, x1=crop.shape[1], height=crop.shape[0])
     (out,) = check_year_brackets([line], crop, NoReader(), LineCheckOptions(), readings=[reading])
     assert out.text == "发〔2023〕50号"
+
+
+def test_a_line_whose_reading_no_longer_spells_it_is_read_again() -> None:
+    crop, xs = line_image("tortoise")
+    text = "发（2023）50号"
+    line = TextLine(page=1, text=text, bbox=BBox.of(0, 0, crop.shape[1], crop.shape[0]), confidence=0.95)
+    stale = Reading(text="发（2023）5号", score=0.95, glyphs=(Glyph("发（2023）5号", 0, 10),), x0=0,
+                    x1=crop.shape[1], height=crop.shape[0])  # before a re-read added the 0, elsewhere
+    (out,) = check_year_brackets([line], crop, PlacingReader(text, xs), LineCheckOptions(), readings=[stale])
+    assert out.text == "发〔2023〕50号"
