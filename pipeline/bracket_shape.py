@@ -56,6 +56,7 @@ STROKE_TIP = 0.30  # a stroke bracket's tips start at least this share in
 SOLID_FILL = 0.5  # and a solid one fills this share of its box, at least
 SOLID_WAIST = 0.2  # and its front is hollowed: mid-height, this share of its width short of the tips
 MIN_BEND = 0.05  # a tip this share of the height out of line, at least: else it is no bracket
+VOUCHED = ("tortoise", "solid")  # read on the dev set only where printed; 〔 read as （ is the confusion
 SAME_HEIGHT = 0.85  # the two brackets of a pair are as tall as each other; a digit 1 is shorter
 
 
@@ -92,10 +93,17 @@ def _middle_curve(centres: np.ndarray, t: np.ndarray) -> float:
     return float(np.linalg.lstsq(design, centres[middle], rcond=None)[0][1])
 
 
-def pair_family(opening: Family | None, closing: Family | None) -> Family | None:
+def pair_family(opening: Family | None, closing: Family | None,
+                read: tuple[str, str] = ("", "")) -> Family | None:
     """The family both brackets of a pair decide on, else None: one piece of ink misjudged, or
-    not a bracket at all, must not rewrite a pair."""
-    return opening if opening == closing else None
+    not a bracket at all, must not rewrite a pair. A bracket whose shape does not decide may be
+    vouched for by what was ``read`` for it (opening, closing) when that is a tortoise shell or a
+    solid bracket, which the recognizer does not read for a round one."""
+    if opening == closing:
+        return opening
+    votes = [shape or (FAMILY_OF.get(char) if FAMILY_OF.get(char) in VOUCHED else None)
+             for shape, char in zip((opening, closing), read, strict=True)]
+    return votes[0] if votes[0] == votes[1] and (opening or closing) else None
 
 
 def bracket_ink(crop: np.ndarray, x: float) -> np.ndarray | None:
@@ -199,15 +207,16 @@ def placed_pair(pair: YearPair, lines: Sequence[TextLine],
 
 
 def pair_family_of(opening: np.ndarray | None, closing: np.ndarray | None, *,
-                   closing_read: str) -> Family | None:
-    """The family of a bracket pair from the ink of each. Pieces of unequal height are not a pair
-    (one is a digit or a stroke); a ``1`` read for the closing bracket is taken for a 】 only."""
+                   read: tuple[str, str]) -> Family | None:
+    """The family of a bracket pair from the ink of each (``pair_family``; ``read``: what was read
+    for each). Pieces of unequal height are not a pair (one is a digit or a stroke); a ``1`` read
+    for the closing bracket is taken for a 】 only."""
     if opening is None or closing is None:
         return None
     if min(opening.shape[0], closing.shape[0]) < SAME_HEIGHT * max(opening.shape[0], closing.shape[0]):
         return None
-    family = pair_family(bracket_family(opening, closing=False), bracket_family(closing, closing=True))
-    return family if closing_read != "1" or family == "solid" else None
+    family = pair_family(bracket_family(opening, closing=False), bracket_family(closing, closing=True), read)
+    return family if read[1] != "1" or family == "solid" else None
 
 
 def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: LineReader | None,
@@ -218,11 +227,12 @@ def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: Li
     line, None where unknown) when that reading's glyphs spell the line's text, else by reading the
     line again with ``reader``.
 
-    A pair is rewritten only when both its brackets decide the same family. The lines of a pair
-    with a bracket read round whose shapes do not decide, or of any such pair when there is no
-    ``reader`` (or ``check.reread`` is off), are capped at ``check.suspect_confidence`` with doubt
-    ``"confusable_bracket"``. (With ``check.enabled`` off, the OCR stage runs no checks, this one
-    included.)
+    A pair is rewritten only when both its brackets decide the same family, or one does and the
+    other was read as a tortoise shell or solid bracket of that family (``pair_family``). The lines
+    of a pair with a bracket read round whose shapes do not decide, or of any such pair when there
+    is no ``reader`` (or ``check.reread`` is off), are capped at ``check.suspect_confidence`` with
+    doubt ``"confusable_bracket"``. (With ``check.enabled`` off, the OCR stage runs no checks, this
+    one included.)
     """
     pairs = year_pairs(lines)
     wanted = {i for p in pairs for i in (p.line, p.closing_line)}
@@ -234,7 +244,7 @@ def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: Li
         where = placed_pair(pair, lines, placed)
         inks = (placed[pair.line].ink_at(where[0]),
                 placed[pair.closing_line].ink_at(where[1])) if where else None
-        family = pair_family_of(*inks, closing_read=read[1]) if inks else None
+        family = pair_family_of(*inks, read=read) if inks else None
         if family is None:
             if "round" in {FAMILY_OF.get(char) for char in read}:
                 undecided |= {pair.line, pair.closing_line}

@@ -75,6 +75,15 @@ def test_a_pair_needs_both_sides_decided_alike() -> None:
     assert pair_family(None, None) is None
 
 
+def test_a_bracket_read_as_a_tortoise_shell_or_solid_one_vouches_for_its_undecided_shape() -> None:
+    assert pair_family(None, "tortoise", ("〔", "）")) == "tortoise"
+    assert pair_family("solid", None, ("【", "】")) == "solid"
+    assert pair_family(None, "round", ("（", "）")) is None  # the recognizer reads 〔 as （: no vote
+    assert pair_family(None, "tortoise", ("（", "）")) is None
+    assert pair_family(None, None, ("〔", "〕")) is None  # one shape at least
+    assert pair_family("round", None, ("（", "〕")) is None
+
+
 def test_years_in_brackets_are_found_in_a_line_and_wrapped_onto_the_row_below() -> None:
     def line(text: str, x0: float, y0: float) -> TextLine:
         return TextLine(page=1, text=text, bbox=BBox.of(x0, y0, x0 + 300, y0 + 30), confidence=0.99)
