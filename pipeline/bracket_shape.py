@@ -21,6 +21,7 @@ square one (the recognizer reads a blurred ``〕`` as ``]``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -106,14 +107,19 @@ def pair_family(opening: Family | None, closing: Family | None,
     return votes[0] if votes[0] == votes[1] and (opening or closing) else None
 
 
-def bracket_ink(crop: np.ndarray, x: float) -> np.ndarray | None:
-    """The ink of the tall, narrow piece of ``crop`` nearest ``x`` (True = ink, cropped to it), or
-    None when no piece is within one crop height."""
+def ink_pieces(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The connected pieces of ink in ``crop`` (Otsu): their label image and their stats."""
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     _, binary = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    height = crop.shape[0]
-    near = [j for j in range(1, count)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    return labels, stats
+
+
+def bracket_ink(labels: np.ndarray, stats: np.ndarray, x: float) -> np.ndarray | None:
+    """The ink of the tall, narrow piece (of ``ink_pieces``) nearest ``x`` (True = ink, cropped to
+    it), or None when no piece is within one crop height."""
+    height = labels.shape[0]
+    near = [j for j in range(1, len(stats))
             if stats[j, cv2.CC_STAT_HEIGHT] >= 0.5 * height
             and stats[j, cv2.CC_STAT_WIDTH] <= 0.6 * stats[j, cv2.CC_STAT_HEIGHT]
             and abs(stats[j, 0] + stats[j, 2] / 2 - x) < height]
@@ -133,8 +139,12 @@ class PlacedLine:
     text: str
     columns: Sequence[float]
 
+    @functools.cached_property
+    def pieces(self) -> tuple[np.ndarray, np.ndarray]:
+        return ink_pieces(self.crop)  # once per line, however many brackets it holds
+
     def ink_at(self, index: int) -> np.ndarray | None:
-        return bracket_ink(self.crop, self.columns[index]) if 0 <= index < len(self.columns) else None
+        return bracket_ink(*self.pieces, self.columns[index]) if 0 <= index < len(self.columns) else None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 PP-OCRv5 reads 〔 as （ and ； as ： at full confidence, so a field's score cannot show these
 misreads; crossed or lone marks can, and so can a mark in a context where the other one of its
-confused pair belongs (a document number's year, a list's separator). Which marks pair, which
+confused pair belongs (a list's separator). Which marks pair, which
 never stand alone (unlike the ``)`` of a ``1)`` enumeration) and the contexts are data:
 ``config/form_rules.yaml`` ``marks``.
 """

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from declscan.devkit.fixtures import Fixture, build_fixtures
-from declscan.devkit.score import score_record
+from declscan.devkit.score import Score, score_record
 from declscan.models.record import PublishedRecord
 
 DECLSCAN = [sys.executable, "-P", "-m", "declscan.cli.main"]
@@ -30,6 +32,26 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Fixture]:
 
 def load_record(path: Path) -> PublishedRecord:
     return PublishedRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+Processed = Callable[[str], tuple[PublishedRecord, Score]]
+
+
+@pytest.fixture(scope="session")
+def processed(fixtures: dict[str, Fixture], tmp_path_factory: pytest.TempPathFactory) -> Processed:
+    """``declscan process`` of a fixture: the record and its score against the truth. Each fixture
+    is processed once, however many tests look at it."""
+    out = tmp_path_factory.mktemp("processed")
+
+    @functools.cache
+    def process(name: str) -> tuple[PublishedRecord, Score]:
+        fixture = fixtures[name]
+        result = run_declscan("process", fixture.path, "-o", out)
+        assert result.returncode == 0, result.stderr
+        record = load_record(out / f"{fixture.path.stem}.json")
+        return record, score_record(fixture.truth, record, record.review.flagged)
+
+    return process
 
 
 def test_schema_lists_every_contract_key() -> None:
@@ -66,13 +88,10 @@ def test_bad_files_get_one_line_each_and_the_batch_goes_on(fixtures: dict[str, F
 # reports the real figures per level.
 @pytest.mark.ocr
 @pytest.mark.parametrize(("name", "floor"), [("form-02-clean", 0.9), ("form-04-harsh", 0.75)])
-def test_scans_map_onto_the_contract(fixtures: dict[str, Fixture], name: str, floor: float,
-                                     tmp_path: Path) -> None:
+def test_scans_map_onto_the_contract(fixtures: dict[str, Fixture], processed: Processed, name: str,
+                                     floor: float) -> None:
     fixture = fixtures[name]
-    result = run_declscan("process", fixture.path, "-o", tmp_path)
-    assert result.returncode == 0, result.stderr
-    record = load_record(tmp_path / f"{fixture.path.stem}.json")
-    score = score_record(fixture.truth, record, record.review.flagged)
+    record, score = processed(name)
     wrong = [f.pointer for f in score.fields if not f.correct]
     assert score.accuracy >= floor, wrong
     assert score.row_f1 >= floor, wrong
@@ -84,29 +103,19 @@ def test_scans_map_onto_the_contract(fixtures: dict[str, Fixture], name: str, fl
 
 
 @pytest.mark.ocr
-def test_a_mark_the_detector_left_out_is_not_published_unflagged(fixtures: dict[str, Fixture],
-                                                                   tmp_path: Path) -> None:
+def test_a_mark_the_detector_left_out_is_not_published_unflagged(processed: Processed) -> None:
     # Form 2's 实施期目标 ends in a 。 that wraps alone onto the next row of its cell; on the harsh
     # scan PP-OCRv5's detector leaves it out and the rest reads at full confidence.
-    fixture = fixtures["form-02-harsh"]
-    result = run_declscan("process", fixture.path, "-o", tmp_path)
-    assert result.returncode == 0, result.stderr
-    record = load_record(tmp_path / f"{fixture.path.stem}.json")
-    score = score_record(fixture.truth, record, record.review.flagged)
+    _, score = processed("form-02-harsh")
     (goal,) = [f for f in score.fields if f.pointer == "/goals/implementation_period"]
     assert goal.correct or goal.flagged, goal
 
 
 @pytest.mark.ocr
-def test_a_document_numbers_year_brackets_are_read_by_their_shape(fixtures: dict[str, Fixture],
-                                                                   tmp_path: Path) -> None:
+def test_a_document_numbers_year_brackets_are_read_by_their_shape(processed: Processed) -> None:
     # Form 4 cites 晋开管发〔2023〕50号 in three fields; on the harsh scan PP-OCRv5 reads some of
     # those 〔〕 as （）at 0.9, which only the brackets' shape on the page can tell apart.
-    fixture = fixtures["form-04-harsh"]
-    result = run_declscan("process", fixture.path, "-o", tmp_path)
-    assert result.returncode == 0, result.stderr
-    record = load_record(tmp_path / f"{fixture.path.stem}.json")
-    score = score_record(fixture.truth, record, record.review.flagged)
+    _, score = processed("form-04-harsh")
     cited = {f.pointer: f for f in score.fields if "〔2023〕50号" in str(f.truth)}
     assert set(cited) == {"/project/basis", "/project/safeguards", "/project/plan"}
     assert all(f.correct for f in cited.values()), cited
