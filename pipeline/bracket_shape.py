@@ -21,12 +21,11 @@ square one (the recognizer reads a blurred ``〕`` as ``]``).
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -34,8 +33,8 @@ import numpy as np
 from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
-from declscan.pipeline.ocr_check import Reading
-from declscan.pipeline.reread import LineReader, capped, line_crop
+from declscan.pipeline.placement import PlacedLine
+from declscan.pipeline.reread import capped
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +106,13 @@ def pair_family(opening: Family | None, closing: Family | None,
     return votes[0] if votes[0] == votes[1] and (opening or closing) else None
 
 
-def ink_pieces(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The connected pieces of ink in ``crop`` (Otsu): their label image and their stats."""
-    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
-    _, binary = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    return labels, stats
-
-
-def bracket_ink(labels: np.ndarray, stats: np.ndarray, x: float) -> np.ndarray | None:
-    """The ink of the tall, narrow piece (of ``ink_pieces``) nearest ``x`` (True = ink, cropped to
-    it), or None when no piece is within one crop height."""
-    height = labels.shape[0]
+def bracket_ink(placed: PlacedLine, index: int) -> np.ndarray | None:
+    """The ink of the tall, narrow piece nearest the ``index``-th character of ``placed`` (True =
+    ink, cropped to it), or None when no piece is within one crop height."""
+    if not 0 <= index < len(placed.columns):
+        return None
+    labels, stats = placed.pieces
+    x, height = placed.columns[index], labels.shape[0]
     near = [j for j in range(1, len(stats))
             if stats[j, cv2.CC_STAT_HEIGHT] >= 0.5 * height
             and stats[j, cv2.CC_STAT_WIDTH] <= 0.6 * stats[j, cv2.CC_STAT_HEIGHT]
@@ -128,23 +122,6 @@ def bracket_ink(labels: np.ndarray, stats: np.ndarray, x: float) -> np.ndarray |
     j = min(near, key=lambda j: abs(stats[j, 0] + stats[j, 2] / 2 - x))
     left, top, width, tall = stats[j, :4]
     return labels[top:top + tall, left:left + width] == j
-
-
-@dataclass(frozen=True)
-class PlacedLine:
-    """A line's crop, with the x in the crop of each character of ``text`` (from its reading's
-    glyphs, or from reading the crop again)."""
-
-    crop: np.ndarray
-    text: str
-    columns: Sequence[float]
-
-    @functools.cached_property
-    def pieces(self) -> tuple[np.ndarray, np.ndarray]:
-        return ink_pieces(self.crop)  # once per line, however many brackets it holds
-
-    def ink_at(self, index: int) -> np.ndarray | None:
-        return bracket_ink(*self.pieces, self.columns[index]) if 0 <= index < len(self.columns) else None
 
 
 @dataclass(frozen=True)
@@ -229,31 +206,31 @@ def pair_family_of(opening: np.ndarray | None, closing: np.ndarray | None, *,
     return family if read[1] != "1" or family == "solid" else None
 
 
-def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: LineReader | None,
-                        check: LineCheckOptions,
-                        readings: Sequence[Reading | None] = ()) -> list[TextLine]:
+def year_bracket_lines(lines: Sequence[TextLine]) -> set[int]:
+    """The lines that hold a bracket of a year in brackets (``year_pairs``)."""
+    return {i for p in year_pairs(lines) for i in (p.line, p.closing_line)}
+
+
+def check_year_brackets(lines: Sequence[TextLine], placed: Mapping[int, PlacedLine],
+                        check: LineCheckOptions) -> list[TextLine]:
     """``lines`` with the brackets around each year (``year_pairs``) written in the family their
-    shapes on ``image`` say. A line's characters are placed by its reading in ``readings`` (one per
-    line, None where unknown) when that reading's glyphs spell the line's text, else by reading the
-    line again with ``reader``.
+    shapes say; ``placed`` holds the placed lines (``declscan.pipeline.placement``) of those in
+    :func:`year_bracket_lines`, where the page and a reading have them.
 
     A pair is rewritten only when both its brackets decide the same family, or one does and the
     other was read as a tortoise shell or solid bracket of that family (``pair_family``). The lines
-    of a pair with a bracket read round whose shapes do not decide, or of any such pair when there
-    is no ``reader`` (or ``check.reread`` is off), are capped at ``check.suspect_confidence`` with
-    doubt ``"confusable_bracket"``. (With ``check.enabled`` off, the OCR stage runs no checks, this
-    one included.)
+    of a pair with a bracket read round whose shapes do not decide, or that are not placed, are
+    capped at ``check.suspect_confidence`` with doubt ``"confusable_bracket"``. (With
+    ``check.enabled`` off, the OCR stage runs no checks, this one included.)
     """
     pairs = year_pairs(lines)
-    wanted = {i for p in pairs for i in (p.line, p.closing_line)}
-    placed = _placed_lines(lines, wanted, image, reader, check, readings)
     texts = [list(line.text) for line in lines]
     undecided = set()
     for pair in pairs:
         read = (lines[pair.line].text[pair.opening], lines[pair.closing_line].text[pair.closing])
         where = placed_pair(pair, lines, placed)
-        inks = (placed[pair.line].ink_at(where[0]),
-                placed[pair.closing_line].ink_at(where[1])) if where else None
+        inks = (bracket_ink(placed[pair.line], where[0]),
+                bracket_ink(placed[pair.closing_line], where[1])) if where else None
         family = pair_family_of(*inks, read=read) if inks else None
         if family is None:
             if "round" in {FAMILY_OF.get(char) for char in read}:
@@ -271,43 +248,3 @@ def check_year_brackets(lines: Sequence[TextLine], image: np.ndarray, reader: Li
             line = line.model_copy(update={"text": text})
         out.append(capped(line, check, "confusable_bracket") if i in undecided else line)
     return out
-
-
-def _placed_lines(lines: Sequence[TextLine], wanted: set[int], image: np.ndarray, reader: LineReader | None,
-                  check: LineCheckOptions, readings: Sequence[Reading | None]) -> dict[int, PlacedLine]:
-    """The wanted lines with pixels on the page placed, by their readings or read again; none
-    without a reader."""
-    if reader is None or not check.reread:
-        return {}
-    crops = {i: crop for i in sorted(wanted) if (crop := line_crop(image, lines[i].bbox)) is not None}
-    placed = {}
-    for i, crop in crops.items():
-        reading = readings[i] if i < len(readings) else None
-        if reading is not None and (found := _glyph_characters(reading, lines[i])) is not None:
-            placed[i] = PlacedLine(crop, *found)
-    again = [i for i in crops if i not in placed]
-    raws = reader.read_lines([crops[i] for i in again]) if again else []
-    placed |= {i: PlacedLine(crops[i], *_characters(raw, crops[i].shape[1]))
-               for i, raw in zip(again, raws, strict=True)}
-    return placed
-
-
-def _glyph_characters(reading: Reading, line: TextLine) -> tuple[str, list[float]] | None:
-    """The line's text and each character's x in its crop from the reading's glyphs (a run's
-    characters spread evenly over it), or None when the glyphs do not spell the line's text."""
-    text = "".join(glyph.text for glyph in reading.glyphs)
-    if text != "".join(line.text.split()):
-        return None
-    origin = max(int(line.bbox.x0), 0)  # where line_crop starts
-    columns = [glyph.x0 + (k + 0.5) * (glyph.x1 - glyph.x0) / len(glyph.text) - origin
-               for glyph in reading.glyphs for k in range(len(glyph.text))]
-    return text, columns
-
-
-def _characters(raw: Mapping[str, Any], width: int) -> tuple[str, list[float]]:
-    """A ``read_lines`` result's text and the x (in the crop) of each of its characters."""
-    _, (columns, words, word_columns, _) = raw["rec_text"]
-    cell = width / max(float(columns), 1.0)
-    placed = [(char, (col + 0.5) * cell) for word, cols in zip(words, word_columns, strict=True)
-              for char, col in zip(word, cols, strict=True)]
-    return "".join(char for char, _ in placed), [x for _, x in placed]

@@ -10,9 +10,9 @@ recognizer skip characters at full confidence). Every line is then checked for s
 by where its glyphs sit (``declscan.pipeline.ocr_check``), for ink beside it that no box took
 (``declscan.pipeline.unread_ink``) and for marks that may be printed doubled; such a line is read
 again from other views of its crop when the engine can read crops (``declscan.pipeline.reread``),
-and one still short keeps its text with a confidence low enough to be flagged. Last, the brackets
-around a document number's year are written as their shape on the page says
-(``declscan.pipeline.bracket_shape``): the recognizer reads ``〔2023〕`` as ``（2023）``.
+and one still short keeps its text with a confidence low enough to be flagged. Last, marks the
+recognizer confuses at full confidence are written as their shape on the page says: the brackets
+around a document number's year, ``〔2023〕`` read as ``（2023）`` (``declscan.pipeline.bracket_shape``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.document import FormDocument, PageInfo
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
-from declscan.pipeline.bracket_shape import check_year_brackets
+from declscan.pipeline.bracket_shape import check_year_brackets, year_bracket_lines
 from declscan.pipeline.ocr_check import (
     Glyph,
     Reading,
@@ -41,6 +41,7 @@ from declscan.pipeline.ocr_check import (
     line_em,
     reading_in_box,
 )
+from declscan.pipeline.placement import place_lines
 from declscan.pipeline.preprocess import denoise_for_ocr
 from declscan.pipeline.reread import (
     LineReader,
@@ -215,7 +216,18 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     # A line read again since has other glyphs than ``now`` holds: its characters are placed anew.
     still = [reading if (before.text, before.bbox) == (after.text, after.bbox) else None
              for reading, before, after in zip(now, read, lines, strict=True)]
-    lines = check_year_brackets(lines, image, reader, check, readings=still)
+    lines = check_mark_shapes(lines, image, reader if check.reread else None, check, still)
     return [capped(line, check, "stray_mark") if has_stray_mark(line.text) else line for line in lines]
+
+
+def check_mark_shapes(lines: list[TextLine], image: np.ndarray, reader: LineReader | None,
+                      check: LineCheckOptions, readings: Sequence[Reading | None]) -> list[TextLine]:
+    """``lines`` with the marks the recognizer confuses written as their ink on ``image`` says:
+    the brackets around a year (``declscan.pipeline.bracket_shape``). Each line is placed by its
+    reading in ``readings`` (None where a check since has read it again), else read again with
+    ``reader``."""
+    brackets = year_bracket_lines(lines)
+    placed = place_lines(lines, brackets, image, readings, reader)
+    return check_year_brackets(lines, placed, check)
 
 

@@ -14,11 +14,20 @@ from declscan.pipeline.bracket_shape import (
     bracket_family,
     check_year_brackets,
     pair_family,
+    year_bracket_lines,
     year_pairs,
 )
 from declscan.pipeline.ocr_check import Glyph, Reading
+from declscan.pipeline.placement import place_lines
 
 Draw = str  # "round", "tortoise", "solid", "square"
+
+
+def checked(lines: list[TextLine], image: np.ndarray, reader: object | None,
+            readings: list[Reading | None] | None = None) -> list[TextLine]:
+    """``check_year_brackets`` over ``lines`` placed as the OCR stage places them."""
+    placed = place_lines(lines, year_bracket_lines(lines), image, readings or [], reader)
+    return check_year_brackets(lines, placed, LineCheckOptions())
 
 
 def draw_opening(canvas: np.ndarray, kind: Draw, x: int, top: int, height: int) -> None:
@@ -141,7 +150,7 @@ def read_line(kind: Draw, read_as: str = "发（2023）50号", placed_as: str | 
     crop, xs = line_image(kind, drawn)
     line = TextLine(page=1, text=read_as, bbox=BBox.of(0, 0, crop.shape[1], crop.shape[0]), confidence=0.95)
     reader = PlacingReader(placed_as or read_as, xs)
-    (out,) = check_year_brackets([line], crop, reader, LineCheckOptions())
+    (out,) = checked([line], crop, reader)
     return out
 
 
@@ -164,7 +173,7 @@ def test_without_a_reader_a_round_year_is_flagged_and_others_are_kept() -> None:
     image = np.full((100, 600, 3), 255, np.uint8)
     lines = [TextLine(page=1, text=text, bbox=BBox.of(10, 10 + 50 * i, 400, 40 + 50 * i), confidence=0.97)
              for i, text in enumerate(("发（2023）50号", "发〔2023〕50号", "（2024年度）"))]
-    out = check_year_brackets(lines, image, None, check)
+    out = checked(lines, image, None)
     assert out[0].confidence == check.suspect_confidence
     assert out[0].doubt == "confusable_bracket"
     assert out[1:] == lines[1:]
@@ -186,7 +195,7 @@ def test_a_year_wrapped_onto_the_row_below_is_settled_across_both_lines() -> Non
              TextLine(page=1, text="23）50号", bbox=BBox.of(0, height + 4, top.shape[1], 2 * height + 4),
                       confidence=0.95)]
     reader = LinesReader(("发（20", "23）50号"), (top_xs, bottom_xs))
-    out = check_year_brackets(lines, image, reader, LineCheckOptions())
+    out = checked(lines, image, reader)
     assert [line.text for line in out] == ["发〔20", "23〕50号"]
     assert all(line.doubt is None for line in out)
 
@@ -204,7 +213,7 @@ def test_the_first_readings_glyphs_place_the_characters_without_a_second_read() 
             ("号", xs[9:])]
     glyphs = tuple(Glyph(run, at[0] - 3, at[-1] + 3) for run, at in runs)  # as PaddleOCR's word boxes
     reading = Reading(text=text, score=0.95, glyphs=glyphs, x0=0, x1=crop.shape[1], height=crop.shape[0])
-    (out,) = check_year_brackets([line], crop, NoReader(), LineCheckOptions(), readings=[reading])
+    (out,) = checked([line], crop, NoReader(), [reading])
     assert out.text == "发〔2023〕50号"
 
 
@@ -214,5 +223,5 @@ def test_a_line_whose_reading_no_longer_spells_it_is_read_again() -> None:
     line = TextLine(page=1, text=text, bbox=BBox.of(0, 0, crop.shape[1], crop.shape[0]), confidence=0.95)
     stale = Reading(text="发（2023）5号", score=0.95, glyphs=(Glyph("发（2023）5号", 0, 10),), x0=0,
                     x1=crop.shape[1], height=crop.shape[0])  # before a re-read added the 0, elsewhere
-    (out,) = check_year_brackets([line], crop, PlacingReader(text, xs), LineCheckOptions(), readings=[stale])
+    (out,) = checked([line], crop, PlacingReader(text, xs), [stale])
     assert out.text == "发〔2023〕50号"
