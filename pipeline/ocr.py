@@ -11,8 +11,9 @@ by where its glyphs sit (``declscan.pipeline.ocr_check``), for ink beside it tha
 (``declscan.pipeline.unread_ink``) and for marks that may be printed doubled; such a line is read
 again from other views of its crop when the engine can read crops (``declscan.pipeline.reread``),
 and one still short keeps its text with a confidence low enough to be flagged. Last, marks the
-recognizer confuses at full confidence are written as their shape on the page says: the brackets
-around a document number's year, ``〔2023〕`` read as ``（2023）`` (``declscan.pipeline.bracket_shape``).
+recognizer confuses at full confidence are written as their shape on the page says: ``；`` read as
+``：`` (``declscan.pipeline.colon_shape``), and the brackets around a document number's year,
+``〔2023〕`` read as ``（2023）`` (``declscan.pipeline.bracket_shape``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from declscan.models.document import FormDocument, PageInfo
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
 from declscan.pipeline.bracket_shape import check_year_brackets, year_bracket_lines
+from declscan.pipeline.colon_shape import check_colon_marks, colon_lines
 from declscan.pipeline.ocr_check import (
     Glyph,
     Reading,
@@ -223,11 +225,15 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
 def check_mark_shapes(lines: list[TextLine], image: np.ndarray, reader: LineReader | None,
                       check: LineCheckOptions, readings: Sequence[Reading | None]) -> list[TextLine]:
     """``lines`` with the marks the recognizer confuses written as their ink on ``image`` says:
-    the brackets around a year (``declscan.pipeline.bracket_shape``). Each line is placed by its
-    reading in ``readings`` (None where a check since has read it again), else read again with
-    ``reader``."""
-    brackets = year_bracket_lines(lines)
-    placed = place_lines(lines, brackets, image, readings, reader)
+    colons and semicolons (``declscan.pipeline.colon_shape``), then the brackets around a year
+    (``declscan.pipeline.bracket_shape``). Each line is placed once, by its reading in ``readings``
+    (None where a check since has read it again); only a line with a year in brackets is read again
+    with ``reader`` to place it, since an undecided bracket is flagged and an undecided colon is not."""
+    colons, brackets = colon_lines(lines), year_bracket_lines(lines)
+    placed = place_lines(lines, colons | brackets, image, readings)
+    placed |= place_lines(lines, brackets - placed.keys(), image, readings, reader)
+    # Both checks change single characters in place, so each line's placement holds for the other.
+    lines = check_colon_marks(lines, placed)
     return check_year_brackets(lines, placed, check)
 
 

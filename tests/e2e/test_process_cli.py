@@ -6,6 +6,7 @@ import functools
 import json
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,3 +120,13 @@ def test_a_document_numbers_year_brackets_are_read_by_their_shape(processed: Pro
     cited = {f.pointer: f for f in score.fields if "〔2023〕50号" in str(f.truth)}
     assert set(cited) == {"/project/basis", "/project/safeguards", "/project/plan"}
     assert all(f.correct for f in cited.values()), cited
+
+
+@pytest.mark.ocr
+def test_a_semicolon_read_as_a_colon_is_written_as_printed(processed: Processed) -> None:
+    # Form 2 cites 〔2023〕36号；《产业…》; on the harsh scan PP-OCRv5 reads that ； as ：, which only
+    # the ink under the dot tells apart.
+    _, score = processed("form-02-harsh")
+    listed = [f for f in score.fields if "36号;《" in unicodedata.normalize("NFKC", str(f.truth))]
+    assert listed
+    assert all(f.correct for f in listed), listed
