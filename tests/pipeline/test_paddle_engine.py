@@ -14,10 +14,13 @@ from PIL import Image, ImageDraw, ImageFont
 from declscan.config.options import OcrOptions
 from declscan.pipeline.ocr import parse_paddle_result
 from declscan.pipeline.paddle_engine import (
+    FoldingDecode,
     ModelIntegrityError,
     PaddleOcrEngine,
+    character_folds,
     default_model_dir,
     doubt_weights,
+    folded_probability,
     get_engine,
     line_scores,
     model_files,
@@ -111,7 +114,8 @@ def ctc_output(frames: list[tuple[int, float]]) -> np.ndarray:
 
 def scores(frames: list[tuple[int, float]], mean: float = 0.99, *, word_weight: float = 0.5) -> list[float]:
     weights = doubt_weights(CHARACTERS, word_weight=word_weight, mark_weight=0.2)
-    return line_scores(ctc_output(frames), weights, word_classes(CHARACTERS), [mean])
+    probs = ctc_output(frames)
+    return line_scores(probs.argmax(-1), probs.max(-1), weights, word_classes(CHARACTERS), [mean])
 
 
 def test_one_doubtful_word_character_lowers_the_line_however_long() -> None:
@@ -134,6 +138,50 @@ def test_the_mean_of_the_word_characters_is_the_ceiling() -> None:
     assert scores([(0, 0.99)], mean=0.0) == [0.0], "a line with no character"
 
 
+FOLDED = ["blank", "晋", "晉", "（", "(", "于", "於", "級"]
+
+
+def test_width_forms_and_traditional_forms_fold_into_one_character() -> None:
+    folds = character_folds(FOLDED, {"晉": "晋", "級": "级"})  # 级 is not among the classes
+    index = FOLDED.index
+    assert folds.decoded_as[index("晉")] == index("晋")
+    assert folds.decoded_as[index("級")] == index("級"), "no simplified class to decode it as"
+    assert set(folds.fellows[index("晋")]) - {-1} == {index("晉")}
+    assert set(folds.fellows[index("（")]) - {-1} == {index("(")}
+    assert set(folds.fellows[index("于")]) == {-1}, "於 is not in the table: it may be printed so"
+    assert set(folds.fellows[0]) == {-1}, "the blank folds with none"
+
+
+def test_a_frame_counts_the_probability_of_every_form_of_its_winner() -> None:
+    folds = character_folds(FOLDED, {"晉": "晋"})
+    probs = np.zeros((1, 3, len(FOLDED)), np.float32)
+    probs[0, 0, [1, 2, 7]] = [0.56, 0.39, 0.05]  # 晋 and 晉
+    probs[0, 1, [3, 4, 5]] = [0.64, 0.34, 0.02]  # （ and (
+    probs[0, 2, [5, 6]] = [0.53, 0.43]  # 于 and 於 stay apart
+    best = folded_probability(probs, probs.argmax(-1), folds.fellows)
+    assert best[0].tolist() == pytest.approx([0.95, 0.98, 0.53])
+
+
+class TableDecode:
+    """Stands in for PaddleX's CTC decoder: its character list and its ``decode`` method."""
+
+    character = FOLDED
+
+    def decode(self, index: np.ndarray, prob: np.ndarray, **_: Any) -> list[tuple[str, float]]:
+        return [("".join(FOLDED[i] for i in line if i), float(p[line != 0].mean()))
+                for line, p in zip(index, prob, strict=True)]
+
+
+def test_the_folding_decoder_writes_a_traditional_winner_as_its_simplified_form() -> None:
+    decode = FoldingDecode(TableDecode(), OcrOptions(), {"晉": "晋"})
+    probs = np.zeros((1, 2, len(FOLDED)), np.float32)
+    probs[0, 0, [1, 2]] = [0.45, 0.55]  # 晉 wins the frame
+    probs[0, 1, 0] = 1.0
+    texts, scores = decode([probs])
+    assert texts == ["晋"]
+    assert scores == [pytest.approx(1.0)]
+
+
 # --- the real engine ---------------------------------------------------------------------------
 
 
@@ -154,6 +202,20 @@ def test_a_rendered_line_is_read(engine: PaddleOcrEngine) -> None:
     assert [line.text for line in lines] == ["年度资金总额：11350万元"]
     assert lines[0].confidence > 0.9
     assert lines[0].bbox.x0 >= 20 and lines[0].bbox.x1 <= 30 + 30 * 13
+
+
+@pytest.mark.ocr
+def test_a_line_printed_in_traditional_characters_is_read_in_simplified_ones(engine: PaddleOcrEngine) -> None:
+    lines = parse_paddle_result(engine.recognize(rendered_line("省級重點專業")), page=1)
+    assert [line.text for line in lines] == ["省级重点专业"]
+
+
+@pytest.mark.ocr
+def test_the_plain_predict_baseline_leaves_the_engine_as_it_was(engine: PaddleOcrEngine) -> None:
+    plain = parse_paddle_result(engine.plain_predict(rendered_line("省級重點專業")), page=1)
+    assert [line.text for line in plain] == ["省級重點專業"], "PaddleOCR's own decoder"
+    lines = parse_paddle_result(engine.recognize(rendered_line("省級重點專業")), page=1)
+    assert [line.text for line in lines] == ["省级重点专业"]
 
 
 @pytest.mark.ocr
