@@ -233,7 +233,7 @@ def check_mark_shapes(lines: list[TextLine], image: np.ndarray, reader: LineRead
     placed = place_lines(lines, colons | brackets, image, readings)
     placed |= place_lines(lines, brackets - placed.keys(), image, readings, reader)
     # Both checks change single characters in place, so each line's placement holds for the other.
-    lines = check_colon_marks(lines, placed)
+    lines = check_colon_marks(lines, placed, check)
     return check_year_brackets(lines, placed, check)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from declscan.config.options import LineCheckOptions
 from declscan.devkit.draw import find_cjk_font, load_font
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
@@ -71,7 +72,8 @@ def line_of(placed: PlacedLine, text: str) -> TextLine:
 def checked_as(placed: PlacedLine, read: str) -> str:
     """What ``check_colon_marks`` makes of the drawn line read as ``read``."""
     at = PlacedLine(placed.crop, "".join(read.split()), placed.columns)
-    (out,) = check_colon_marks([line_of(placed, read)], {0: at})
+    (out,) = check_colon_marks([line_of(placed, read)], {0: at}, LineCheckOptions())
+    assert out.doubt is None
     return out.text
 
 
@@ -95,8 +97,19 @@ def test_a_line_is_left_as_read_when_its_placement_spells_other_characters() -> 
     placed = drawn_line("应用；2、", 24)
     line = line_of(placed, "应用：2、")
     stale = PlacedLine(placed.crop, "应用：2", placed.columns[:-1])
-    assert check_colon_marks([line], {0: stale}) == [line]
-    assert check_colon_marks([line], {}) == [line]
+    assert check_colon_marks([line], {0: stale}, LineCheckOptions()) == [line]
+    assert check_colon_marks([line], {}, LineCheckOptions()) == [line]
+
+
+def test_a_mark_whose_ink_does_not_decide_is_flagged_and_left_as_read() -> None:
+    crop = np.full((30, 40, 3), 255, np.uint8)
+    crop[8:12, 10:14] = 0  # a dot
+    crop[18:22, 10:15] = 0  # a wider dot: a quarter more ink, but no further down than the upper one
+    placed = PlacedLine(crop, "：", [12.0])
+    assert colon_family(crop, placed.pieces[0], *mark_pieces(placed, 0)) is None
+    check = LineCheckOptions()
+    (out,) = check_colon_marks([line_of(placed, "：")], {0: placed}, check)
+    assert (out.text, out.doubt, out.confidence) == ("：", "confusable_colon", check.suspect_confidence)
 
 
 def test_only_lines_with_a_colon_or_semicolon_are_checked() -> None:
