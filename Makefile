@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 OPENCV  := opencv-contrib-python-headless==4.10.0.84
 
-.PHONY: setup run test lint unit bench-accuracy bench-speed bench-service bench-web clean
+.PHONY: setup run test lint unit bench-accuracy bench-calibration bench-speed bench-service bench-web clean
 
 $(STAMP): pyproject.toml scripts/setup-system
 	bash scripts/setup-system
@@ -39,6 +39,9 @@ unit: setup
 
 bench-accuracy: setup
 	$(BIN)/python -P -m declscan.devkit.bench_accuracy $(BENCH_ARGS)
+
+bench-calibration: setup
+	$(BIN)/python -P -m declscan.devkit.bench_calibration $(BENCH_ARGS)
 
 bench-speed: setup
 	$(BIN)/python -P -m declscan.devkit.bench_speed $(BENCH_ARGS)
