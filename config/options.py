@@ -79,12 +79,9 @@ class OcrOptions(BaseModel):
                                      description="weight of a letter's, digit's or ideograph's doubt")
     doubt_weight_mark: float = Field(default=0.2, ge=0.0, le=1.0,
                                      description="weight of a punctuation mark's doubt")
-    # The recognizer splits a character's probability between its width forms (（ and ( at 0.64 and
-    # 0.34) and between its simplified and traditional forms (晋 and 晉 at 0.56 and 0.39), and
-    # sometimes decodes the traditional one (級 for 级). These forms are printed in simplified
-    # characters, so a traditional character is decoded as its one simplified form
-    # (config/character_variants.tsv) and a character's probability counts all its forms.
-    fold_traditional: bool = Field(default=True, description="decode traditional characters as simplified")
+    # The recognizer also splits a character's probability between its width forms (（ and ( at 0.64
+    # and 0.34), which the contract compares as one: a frame's probability counts all of them
+    # (declscan.pipeline.paddle_engine.FoldingDecode).
     line_check: LineCheckOptions = Field(default_factory=LineCheckOptions)
 
 

@@ -19,7 +19,7 @@ import threading
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 MODEL_FILES = ("inference.pdiparams", "inference.json", "inference.yml")
 PINS_FILE = "ocr_models.yaml"
-VARIANTS_FILE = "character_variants.tsv"
 Role = Literal["det", "rec"]
 
 
@@ -121,8 +120,7 @@ class PaddleOcrEngine:
         started = time.perf_counter()
         self._ocr = _load_paddleocr(options, det, rec)
         rec_model = self._ocr.paddlex_pipeline.text_rec_model
-        simplified = simplified_forms() if options.fold_traditional else {}
-        rec_model.post_op = FoldingDecode(rec_model.post_op, options, simplified)
+        rec_model.post_op = FoldingDecode(rec_model.post_op, options)
         self.load_seconds = time.perf_counter() - started
         self._lock = threading.Lock()  # one predictor, not safe to call from two threads at once
         log.info("PaddleOCR loaded in %.1f s (%s, %s)", self.load_seconds, det.name, rec.name)
@@ -138,7 +136,7 @@ class PaddleOcrEngine:
         no glyph boxes: the baseline ``make bench-speed`` times the pipeline against."""
         rec_model = self._ocr.paddlex_pipeline.text_rec_model
         with self._lock:
-            folding, rec_model.post_op = rec_model.post_op, rec_model.post_op.decode
+            folding, rec_model.post_op = rec_model.post_op, rec_model.post_op.ctc
             try:
                 return self._ocr.predict(image)[0]
             finally:
@@ -187,48 +185,23 @@ def doubt_weights(characters: Sequence[str], *, word_weight: float, mark_weight:
     return np.where(word_classes(characters), word_weight, mark_weight)
 
 
-def simplified_forms() -> dict[str, str]:
-    """``config/character_variants.tsv``: each traditional character's one simplified form."""
-    text = importlib.resources.files("declscan.config").joinpath(VARIANTS_FILE).read_text(encoding="utf-8")
-    return dict(line.split("\t", 1) for line in text.splitlines() if line and not line.startswith("#"))
-
-
-@dataclass(frozen=True)
-class CharacterFolds:
-    """The recognizer's classes folded into the characters they print: per class, the class a frame
-    it wins is decoded as (``decoded_as``), and the other classes whose probability counts with it
-    (``fellows``, one row per class, padded with -1)."""
-
-    decoded_as: np.ndarray
-    fellows: np.ndarray
-
-
-def character_folds(characters: Sequence[str], simplified: Mapping[str, str]) -> CharacterFolds:
-    """Classes that are one character under NFKC (``（`` and ``(``) or as its traditional and
-    simplified forms (``simplified``) fold together; a traditional class is decoded as its simplified
-    one where the recognizer has that. Class 0, the CTC blank, folds with none."""
-    index: dict[str, int] = {}
-    for i, char in enumerate(characters[1:], start=1):
-        index.setdefault(char, i)
-    decoded_as = np.arange(len(characters))
+def width_fellows(characters: Sequence[str]) -> np.ndarray:
+    """Per recognizer class, the other classes that are the same character under NFKC (``（`` and
+    ``(``, ``：`` and ``:``), as rows padded with -1. Class 0, the CTC blank, has none."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, char in enumerate(characters[1:], start=1):
-        form = simplified.get(char, char)
-        if form not in index:
-            form = char
-        decoded_as[i] = index.get(form, i)
-        groups[unicodedata.normalize("NFKC", form)].append(i)
+        groups[unicodedata.normalize("NFKC", char)].append(i)
     fellows = np.full((len(characters), max(max(map(len, groups.values()), default=1) - 1, 1)), -1)
     for members in groups.values():
         for i in members:
             others = [j for j in members if j != i]
             fellows[i, :len(others)] = others
-    return CharacterFolds(decoded_as, fellows)
+    return fellows
 
 
 def folded_probability(probs: np.ndarray, winner: np.ndarray, fellows: np.ndarray) -> np.ndarray:
     """Per frame of a CTC output ``probs`` (lines × frames × classes), the probability of its
-    ``winner`` class and of every class folded with it (``CharacterFolds.fellows``)."""
+    ``winner`` class and of its ``fellows`` (``width_fellows``: its other width forms)."""
     best = np.take_along_axis(probs, winner[..., None], axis=-1)[..., 0]
     rows, frames = np.nonzero(fellows[winner, 0] >= 0)
     if len(rows):
@@ -257,35 +230,35 @@ def line_scores(winner: np.ndarray, best: np.ndarray, weights: np.ndarray, words
 
 
 class FoldingDecode:
-    """PaddleX's CTC decoder (its character list, word grouping and result shape) over folded
-    classes (:func:`character_folds`), with each line's score from :func:`line_scores`.
+    """PaddleX's CTC decoder (its character list, word grouping and result shape), with each frame's
+    probability counting every width form of its winner (:func:`folded_probability`) and each line's
+    score from :func:`line_scores`. The winner itself, and so the text, is PaddleX's.
 
     It reads the model's output where it lies and takes each frame's winner once. PaddleX's own
     ``__call__`` copies the output and scans it twice: at ~0.3 GB a page (lines × frames × 18,385
     classes) that took ~0.15 s of a page's ~2 s.
     """
 
-    def __init__(self, decode: Any, options: OcrOptions, simplified: Mapping[str, str]) -> None:
-        self.decode = decode
-        self.folds = character_folds(decode.character, simplified)
-        self.words = word_classes(decode.character)
-        self.weights = doubt_weights(decode.character, word_weight=options.doubt_weight_word,
+    def __init__(self, ctc: Any, options: OcrOptions) -> None:
+        self.ctc = ctc
+        self.fellows = width_fellows(ctc.character)
+        self.words = word_classes(ctc.character)
+        self.weights = doubt_weights(ctc.character, word_weight=options.doubt_weight_word,
                                      mark_weight=options.doubt_weight_mark)
 
     def __call__(self, pred: Any, return_word_box: bool = False,
                  **kwargs: Any) -> tuple[list[Any], list[float]]:
         probs = np.asarray(pred[0])
         winner = probs.argmax(axis=-1)
-        best = folded_probability(probs, winner, self.folds.fellows)
-        decoded = self.folds.decoded_as[winner]
-        results = self.decode.decode(decoded, best, is_remove_duplicate=True, return_word_box=return_word_box)
+        best = folded_probability(probs, winner, self.fellows)
+        results = self.ctc.decode(winner, best, is_remove_duplicate=True, return_word_box=return_word_box)
         texts, means = [], []
         for i, result in enumerate(results):
             if return_word_box:  # as PaddleX: a crop's columns, scaled to its width in the padded batch
                 result[2][0] *= kwargs["wh_ratio_list"][i] / kwargs["max_wh_ratio"]
             texts.append((result[0], result[2]) if return_word_box else result[0])
             means.append(result[1])
-        return texts, line_scores(decoded, best, self.weights, self.words, means)
+        return texts, line_scores(winner, best, self.weights, self.words, means)
 
 
 class _HeadlessOpenCvAlias:

@@ -17,7 +17,6 @@ from declscan.pipeline.paddle_engine import (
     FoldingDecode,
     ModelIntegrityError,
     PaddleOcrEngine,
-    character_folds,
     default_model_dir,
     doubt_weights,
     folded_probability,
@@ -25,6 +24,7 @@ from declscan.pipeline.paddle_engine import (
     line_scores,
     model_files,
     verify_model,
+    width_fellows,
     word_classes,
 )
 from declscan.pipeline.selfcheck import SelfCheckError, self_check
@@ -138,28 +138,25 @@ def test_the_mean_of_the_word_characters_is_the_ceiling() -> None:
     assert scores([(0, 0.99)], mean=0.0) == [0.0], "a line with no character"
 
 
-FOLDED = ["blank", "晋", "晉", "（", "(", "于", "於", "級"]
+FOLDED = ["blank", "晋", "晉", "（", "(", "：", ":", "於"]
 
 
-def test_width_forms_and_traditional_forms_fold_into_one_character() -> None:
-    folds = character_folds(FOLDED, {"晉": "晋", "級": "级"})  # 级 is not among the classes
+def test_only_the_width_forms_of_one_character_fold_together() -> None:
+    fellows = width_fellows(FOLDED)
     index = FOLDED.index
-    assert folds.decoded_as[index("晉")] == index("晋")
-    assert folds.decoded_as[index("級")] == index("級"), "no simplified class to decode it as"
-    assert set(folds.fellows[index("晋")]) - {-1} == {index("晉")}
-    assert set(folds.fellows[index("（")]) - {-1} == {index("(")}
-    assert set(folds.fellows[index("于")]) == {-1}, "於 is not in the table: it may be printed so"
-    assert set(folds.fellows[0]) == {-1}, "the blank folds with none"
+    assert set(fellows[index("（")]) - {-1} == {index("(")}
+    assert set(fellows[index(":")]) - {-1} == {index("：")}
+    assert set(fellows[index("晋")]) == {-1}, "a traditional form is another character"
+    assert set(fellows[0]) == {-1}, "the blank folds with none"
 
 
-def test_a_frame_counts_the_probability_of_every_form_of_its_winner() -> None:
-    folds = character_folds(FOLDED, {"晉": "晋"})
+def test_a_frame_counts_the_probability_of_every_width_form_of_its_winner() -> None:
     probs = np.zeros((1, 3, len(FOLDED)), np.float32)
-    probs[0, 0, [1, 2, 7]] = [0.56, 0.39, 0.05]  # 晋 and 晉
-    probs[0, 1, [3, 4, 5]] = [0.64, 0.34, 0.02]  # （ and (
-    probs[0, 2, [5, 6]] = [0.53, 0.43]  # 于 and 於 stay apart
-    best = folded_probability(probs, probs.argmax(-1), folds.fellows)
-    assert best[0].tolist() == pytest.approx([0.95, 0.98, 0.53])
+    probs[0, 0, [3, 4, 7]] = [0.64, 0.34, 0.02]  # （ and (
+    probs[0, 1, [5, 6]] = [0.2, 0.7]  # : wins, ： counts with it
+    probs[0, 2, [1, 2]] = [0.56, 0.39]  # 晋 and 晉 stay apart
+    best = folded_probability(probs, probs.argmax(-1), width_fellows(FOLDED))
+    assert best[0].tolist() == pytest.approx([0.98, 0.9, 0.56])
 
 
 class TableDecode:
@@ -172,13 +169,12 @@ class TableDecode:
                 for line, p in zip(index, prob, strict=True)]
 
 
-def test_the_folding_decoder_writes_a_traditional_winner_as_its_simplified_form() -> None:
-    decode = FoldingDecode(TableDecode(), OcrOptions(), {"晉": "晋"})
+def test_the_folding_decoder_keeps_the_winner_and_scores_all_its_forms() -> None:
     probs = np.zeros((1, 2, len(FOLDED)), np.float32)
-    probs[0, 0, [1, 2]] = [0.45, 0.55]  # 晉 wins the frame
+    probs[0, 0, [3, 4]] = [0.45, 0.55]  # ( wins the frame over （
     probs[0, 1, 0] = 1.0
-    texts, scores = decode([probs])
-    assert texts == ["晋"]
+    texts, scores = FoldingDecode(TableDecode(), OcrOptions())([probs])
+    assert texts == ["("]
     assert scores == [pytest.approx(1.0)]
 
 
@@ -205,17 +201,12 @@ def test_a_rendered_line_is_read(engine: PaddleOcrEngine) -> None:
 
 
 @pytest.mark.ocr
-def test_a_line_printed_in_traditional_characters_is_read_in_simplified_ones(engine: PaddleOcrEngine) -> None:
-    lines = parse_paddle_result(engine.recognize(rendered_line("省級重點專業")), page=1)
-    assert [line.text for line in lines] == ["省级重点专业"]
-
-
-@pytest.mark.ocr
 def test_the_plain_predict_baseline_leaves_the_engine_as_it_was(engine: PaddleOcrEngine) -> None:
-    plain = parse_paddle_result(engine.plain_predict(rendered_line("省級重點專業")), page=1)
-    assert [line.text for line in plain] == ["省級重點專業"], "PaddleOCR's own decoder"
-    lines = parse_paddle_result(engine.recognize(rendered_line("省級重點專業")), page=1)
-    assert [line.text for line in lines] == ["省级重点专业"]
+    folding = engine._ocr.paddlex_pipeline.text_rec_model.post_op
+    plain = parse_paddle_result(engine.plain_predict(rendered_line("年度资金总额：11350万元")), page=1)
+    assert [line.text for line in plain] == ["年度资金总额：11350万元"]
+    assert engine._ocr.paddlex_pipeline.text_rec_model.post_op is folding
+    assert isinstance(folding, FoldingDecode)
 
 
 @pytest.mark.ocr
