@@ -55,7 +55,10 @@ def colon_lines(lines: Sequence[TextLine]) -> set[int]:
 def mark_pieces(placed: PlacedLine, index: int) -> tuple[int, int] | None:
     """The labels (in ``placed.pieces``) of the upper and the lower piece of the two-piece mark at
     the ``index``-th character of ``placed``, or None unless exactly one such pair of small pieces,
-    one above the other, lies at the character's column."""
+    one above the other, lies at the character's column, nearer to it than to its neighbours'. The
+    two strokes of a ``冫`` (冲, 况) are such a pair and read as a semicolon: with the column a
+    quarter em off towards one, the mark's own pair is out of reach and the ``冫`` is nearer to the
+    next character's column (measured on drawn lines; from a third of an em off, it is not)."""
     labels, stats = placed.pieces
     height, x = labels.shape[0], placed.columns[index]
     left, top, width, tall, area = (stats[:, k] for k in range(5))
@@ -67,7 +70,11 @@ def mark_pieces(placed: PlacedLine, index: int) -> tuple[int, int] | None:
              if 0 <= top[b] - (top[a] + tall[a]) <= MAX_GAP * height
              and abs(centre[a] - centre[b]) <= max(width[a], width[b])
              and min(area[a], area[b]) >= SAME_SIZE * max(area[a], area[b])]
-    return pairs[0] if len(pairs) == 1 else None
+    if len(pairs) != 1:
+        return None
+    middle = float(centre[list(pairs[0])].mean())
+    neighbours = [*placed.columns[max(index - 1, 0):index], *placed.columns[index + 1:index + 2]]
+    return pairs[0] if all(abs(middle - x) < abs(middle - other) for other in neighbours) else None
 
 
 def colon_family(crop: np.ndarray, labels: np.ndarray, upper: int, lower: int) -> Mark | None:

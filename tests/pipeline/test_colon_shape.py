@@ -55,6 +55,18 @@ def test_a_mark_without_two_pieces_at_its_column_is_not_judged() -> None:
     assert mark_pieces(PlacedLine(crop, blot.text, blot.columns), 2) is None
 
 
+@pytest.mark.parametrize("shift", [0.25, 0.3])
+@pytest.mark.parametrize("size", [21, 28, 42])
+@pytest.mark.parametrize("word", ["冲减", "况且"])
+def test_the_two_strokes_of_a_neighbours_radical_are_no_mark(word: str, size: int, shift: float) -> None:
+    # With the column off towards the next character, its 冫 is the only stacked pair within reach.
+    placed = drawn_line(f"其中：{word}", size)
+    off = PlacedLine(placed.crop, placed.text, [*placed.columns[:2], placed.columns[2] + shift * size,
+                                                *placed.columns[3:]])
+    assert mark_pieces(off, 2) is None
+    assert judged(placed, 2) == "colon"
+
+
 def test_a_speck_beside_a_dot_does_not_make_a_pair() -> None:
     placed = drawn_line("平台·建", 28)
     crop = placed.crop.copy()
