@@ -19,6 +19,7 @@ DOUBT_REASONS: dict[LineDoubt, str] = {
     "stray_mark": "表格线可能被识别成了字母",
     "confusable_bracket": "文号年份的括号读作“（）”，原图可能是“〔〕”，形状无法判定",
     "confusable_colon": "“：”与“；”易混，原图墨迹无法判定是哪一个",
+    "confusable_dash": "汉字前的“-”常是“一”的误识",
 }
 
 

@@ -38,10 +38,10 @@ from declscan.pipeline.ocr_check import (
     completes,
     em_per_height,
     glyph_extents,
-    has_stray_mark,
     is_suspect,
     line_em,
     reading_in_box,
+    text_doubt,
 )
 from declscan.pipeline.placement import place_lines
 from declscan.pipeline.preprocess import denoise_for_ocr
@@ -179,8 +179,8 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     ``LineReader`` and one view reads it whole (``best_reading``). Then lines with unread ink
     beside them or at their ends, and lines with marks that may be printed doubled, are read
     again (``declscan.pipeline.reread``). A line still missing characters, with unread ink not
-    read, or with a stray mark (``has_stray_mark``) keeps its text with its confidence capped at
-    ``check.suspect_confidence`` and ``TextLine.doubt`` saying why.
+    read, or with a doubtful text (``text_doubt``: a stray mark, a dash for 一) keeps its text with
+    its confidence capped at ``check.suspect_confidence`` and ``TextLine.doubt`` saying why.
     """
     lines = [line for line, _ in readings]
     if not check.enabled:
@@ -219,7 +219,7 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     still = [reading if (before.text, before.bbox) == (after.text, after.bbox) else None
              for reading, before, after in zip(now, read, lines, strict=True)]
     lines = check_mark_shapes(lines, image, reader if check.reread else None, check, still)
-    return [capped(line, check, "stray_mark") if has_stray_mark(line.text) else line for line in lines]
+    return [capped(line, check, doubt) if (doubt := text_doubt(line.text)) else line for line in lines]
 
 
 def check_mark_shapes(lines: list[TextLine], image: np.ndarray, reader: LineReader | None,

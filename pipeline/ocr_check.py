@@ -8,8 +8,10 @@ the detection box's end and the first or last glyph. This module measures those 
 the page's own print, and decides which of several readings of a line to keep. Pure: no engine,
 no image.
 
-A second, textual sign: a lone ``|``, ``I`` or ``l`` between CJK characters is a table rule or a
-stroke read as a letter (``引|领``, ``指引I(试行``), never print in these forms.
+Textual signs too: a lone ``|``, ``I`` or ``l`` between CJK characters is a table rule or a
+stroke read as a letter (``引|领``, ``指引I(试行``), and a hyphen or minus before a CJK character, at
+a line's start or after another, is a ``一`` read as a dash (``-次性项目``); neither is print in
+these forms.
 
 Full-width punctuation fills only half of its em (``（《“`` on the right, ``，。）》”`` on the left),
 so the blank half is allowed for. Lines without glyph positions (a recorded result, a text layer)
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
+from declscan.models.ocr import LineDoubt
 from declscan.pipeline.normalize import squash
 
 BLANK_BEFORE = frozenset("（《“‘〔【「『〈［｛")
@@ -36,6 +39,7 @@ BLANK_AFTER = frozenset("，。、；：！？）》”’〕】」』〉］｝"
 REPEAT_PRONE = re.compile(r"(?<=[\d年月日])[-－~～](?=\d)|[—–…_]")
 DOUBLED_MARKS = re.compile(r"[-—–…~_]")  # the same marks after NFKC, any context
 STRAY_MARK = re.compile(r"\||(?<=[\u4e00-\u9fff])[Il](?=[\u4e00-\u9fff（(])")
+DASH_FOR_YI = re.compile(r"(?:^|(?<=[\u4e00-\u9fff]))[-－−](?=[\u4e00-\u9fff])")
 MIN_STEPS = 3  # CJK steps a line needs before its own spacing is trusted as the em
 
 
@@ -142,9 +146,12 @@ def is_suspect(reading: Reading, page_em_per_height: float | None, options: Line
     return em is not None and worst_hole(reading, em, options) > 0
 
 
-def has_stray_mark(text: str) -> bool:
-    """True when ``text`` holds a rule or stroke read as a letter (see the module docstring)."""
-    return STRAY_MARK.search(text) is not None
+def text_doubt(text: str) -> LineDoubt | None:
+    """Why ``text`` is doubtful whatever its score (see the module docstring): a rule or stroke read
+    as a letter (``"stray_mark"``), a ``一`` read as a dash (``"confusable_dash"``), else None."""
+    if STRAY_MARK.search(text):
+        return "stray_mark"
+    return "confusable_dash" if DASH_FOR_YI.search(text) else None
 
 
 def hides_repeats(text: str) -> bool:

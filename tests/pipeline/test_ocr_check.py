@@ -19,10 +19,10 @@ from declscan.pipeline.ocr_check import (
     Reading,
     best_reading,
     em_per_height,
-    has_stray_mark,
     is_subsequence,
     is_suspect,
     line_em,
+    text_doubt,
     worst_hole,
 )
 from declscan.pipeline.paddle_engine import PaddleOcrEngine, get_engine
@@ -128,12 +128,13 @@ def test_half_and_full_width_punctuation_count_as_the_same_characters() -> None:
     assert (best.text, still) == ("一次性项目（1年结束）", False)
 
 
-@pytest.mark.parametrize(("text", "stray"), [
-    ("在全市起到引|领、标杆作用", True), ("指引I(试行)的通知", True), ("引l领", True),
-    ("AI协同创新子平台", False), ("第1次会议", False), ("2024.1.1-2024.12.31", False), ("Ⅰ类", False),
+@pytest.mark.parametrize(("text", "doubt"), [
+    ("在全市起到引|领、标杆作用", "stray_mark"), ("指引I(试行)的通知", "stray_mark"), ("引l领", "stray_mark"),
+    ("AI协同创新子平台", None), ("第1次会议", None), ("2024.1.1-2024.12.31", None), ("Ⅰ类", None),
+    ("-次性项目", "confusable_dash"), ("统−规划", "confusable_dash"), ("623-山西", None), ("——", None),
 ])
-def test_a_rule_read_as_a_letter_between_characters_is_a_stray_mark(text: str, stray: bool) -> None:
-    assert has_stray_mark(text) is stray
+def test_a_rule_read_as_a_letter_or_a_dash_before_characters_is_doubted(text: str, doubt: str | None) -> None:
+    assert text_doubt(text) == doubt
 
 
 # A 480x58 crop of the rendered dev set's form-03 at the mild level (Gaussian noise, JPEG q80),
