@@ -27,7 +27,7 @@ SCAN_LEVELS = ("clean", "mild", "harsh")
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fixtures", type=Path, default=Path(".fixtures/calibration"))
+    parser.add_argument("--fixtures", type=Path, default=Path(".fixtures"))  # beside bench-accuracy's
     parser.add_argument("--variants", type=int, default=2, help="held-out forms per dev-set form")
     parser.add_argument("--levels", nargs="+", default=list(SCAN_LEVELS), choices=SCAN_LEVELS)
     parser.add_argument("--thresholds", nargs="+", type=float,

@@ -230,8 +230,7 @@ def check_mark_shapes(lines: list[TextLine], image: np.ndarray, reader: LineRead
     (None where a check since has read it again); only a line with a year in brackets is read again
     with ``reader`` to place it, since an undecided bracket is flagged and an undecided colon is not."""
     colons, brackets = colon_lines(lines), year_bracket_lines(lines)
-    placed = place_lines(lines, colons | brackets, image, readings)
-    placed |= place_lines(lines, brackets - placed.keys(), image, readings, reader)
+    placed = place_lines(lines, colons | brackets, image, readings, reader, reread=brackets)
     # Both checks change single characters in place, so each line's placement holds for the other.
     lines = check_colon_marks(lines, placed, check)
     return check_year_brackets(lines, placed, check)

@@ -38,6 +38,10 @@ class PlacedLine:
     text: str
     columns: Sequence[float]
 
+    def __post_init__(self) -> None:
+        if len(self.columns) != len(self.text):
+            raise ValueError(f"{len(self.columns)} columns for {len(self.text)} characters: {self.text!r}")
+
     @functools.cached_property
     def pieces(self) -> tuple[np.ndarray, np.ndarray]:
         """``ink_pieces`` of the crop, labelled once however many marks the line holds."""
@@ -45,18 +49,18 @@ class PlacedLine:
 
 
 def place_lines(lines: Sequence[TextLine], wanted: set[int], image: np.ndarray,
-                readings: Sequence[Reading | None],
-                reader: LineReader | None = None) -> dict[int, PlacedLine]:
+                readings: Sequence[Reading | None], reader: LineReader | None = None,
+                reread: set[int] | None = None) -> dict[int, PlacedLine]:
     """The wanted lines with pixels on ``image``, placed by their readings in ``readings`` (one per
     line, None where unknown) when the reading's glyphs spell the line's text; the others are read
-    again with ``reader``, and left out without one."""
+    again with ``reader`` (only those in ``reread``, when given), and left out without one."""
     crops = {i: crop for i in sorted(wanted) if (crop := line_crop(image, lines[i].bbox)) is not None}
     placed = {}
     for i, crop in crops.items():
         reading = readings[i] if i < len(readings) else None
         if reading is not None and (found := _glyph_characters(reading, lines[i])) is not None:
             placed[i] = PlacedLine(crop, *found)
-    again = [i for i in crops if i not in placed] if reader is not None else []
+    again = [i for i in crops if i not in placed and (reread is None or i in reread)] if reader else []
     raws = reader.read_lines([crops[i] for i in again]) if reader is not None and again else []
     placed |= {i: PlacedLine(crops[i], *_characters(raw, crops[i].shape[1]))
                for i, raw in zip(again, raws, strict=True)}
