@@ -320,8 +320,11 @@ def test_marks_that_pair_or_may_stand_alone_are_not_flagged(ground_truth: dict[s
     ("建设内容如下：1、建立平台；2、运维平台", False),  # a list may start after ：
     ("每日9:30、14:00各开放一次", False),  # times
     ("晋开管发〔2023〕50号", False),
+    ("指标1科技创新示范引领", True),  # a placeholder whose colon was not read
+    ("目标2提高企业产能", True),
+    ("提高指标1的完成率", False),
 ])
-def test_on_scans_a_colon_inside_a_list_is_checked(ground_truth: dict[str, GroundTruth], text: str,
-                                                  flagged: bool) -> None:
+def test_on_scans_a_colon_inside_a_list_or_after_a_placeholder_is_checked(
+        ground_truth: dict[str, GroundTruth], text: str, flagged: bool) -> None:
     found = _found(ground_truth["form-03"], {"/project/plan": text}, kind="scan")
     assert (("/project/plan", "confusable_mark") in found) is flagged
