@@ -186,8 +186,10 @@ def doubt_weights(characters: Sequence[str], *, word_weight: float, mark_weight:
 
 
 def width_fellows(characters: Sequence[str]) -> np.ndarray:
-    """Per recognizer class, the other classes that are the same character under NFKC (``（`` and
-    ``(``, ``：`` and ``:``), as rows padded with -1. Class 0, the CTC blank, has none."""
+    """Per recognizer class, the other classes that are the same character under NFKC, as the
+    contract compares: width forms (``（`` and ``(``, ``：`` and ``:``), but also ``①`` and ``¹`` with
+    ``1`` and compatibility ideographs with their unified ones. Rows padded with -1; class 0, the CTC
+    blank, has none."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, char in enumerate(characters[1:], start=1):
         groups[unicodedata.normalize("NFKC", char)].append(i)
@@ -197,6 +199,24 @@ def width_fellows(characters: Sequence[str]) -> np.ndarray:
             others = [j for j in members if j != i]
             fellows[i, :len(others)] = others
     return fellows
+
+
+def character_ids(fellows: np.ndarray) -> np.ndarray:
+    """Per recognizer class, one id shared by all its forms (``width_fellows``): the lowest class."""
+    return np.minimum(np.arange(len(fellows)), np.where(fellows >= 0, fellows, len(fellows)).min(axis=1))
+
+
+def one_form_per_run(winner: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``winner`` (lines × frames) with each run of frames that read one character (one of ``ids``,
+    from :func:`character_ids`), in whichever of its forms (``1`` then ``１``), given the class of
+    the run's first frame. CTC merges a character's frames only when they read the same class; a
+    glyph read in two forms would otherwise come out doubled (``1１00万元``), and scored as surely
+    as either form."""
+    character = ids[winner]
+    starts = np.ones(winner.shape, bool)
+    starts[:, 1:] = character[:, 1:] != character[:, :-1]
+    first = np.maximum.accumulate(np.where(starts, np.arange(winner.shape[1]), 0), axis=1)
+    return np.take_along_axis(winner, first, axis=1)
 
 
 def folded_probability(probs: np.ndarray, winner: np.ndarray, fellows: np.ndarray) -> np.ndarray:
@@ -231,8 +251,9 @@ def line_scores(winner: np.ndarray, best: np.ndarray, weights: np.ndarray, words
 
 class FoldingDecode:
     """PaddleX's CTC decoder (its character list, word grouping and result shape), with each frame's
-    probability counting every width form of its winner (:func:`folded_probability`) and each line's
-    score from :func:`line_scores`. The winner itself, and so the text, is PaddleX's.
+    probability counting every width form of its winner (:func:`folded_probability`), a character's
+    frames merged whichever of its forms each reads (:func:`one_form_per_run`), and each line's score
+    from :func:`line_scores`. Otherwise the text is PaddleX's.
 
     It reads the model's output where it lies and takes each frame's winner once. PaddleX's own
     ``__call__`` copies the output and scans it twice: at ~0.3 GB a page (lines × frames × 18,385
@@ -242,6 +263,7 @@ class FoldingDecode:
     def __init__(self, ctc: Any, options: OcrOptions) -> None:
         self.ctc = ctc
         self.fellows = width_fellows(ctc.character)
+        self.ids = character_ids(self.fellows)
         self.words = word_classes(ctc.character)
         self.weights = doubt_weights(ctc.character, word_weight=options.doubt_weight_word,
                                      mark_weight=options.doubt_weight_mark)
@@ -249,7 +271,7 @@ class FoldingDecode:
     def __call__(self, pred: Any, return_word_box: bool = False,
                  **kwargs: Any) -> tuple[list[Any], list[float]]:
         probs = np.asarray(pred[0])
-        winner = probs.argmax(axis=-1)
+        winner = one_form_per_run(probs.argmax(axis=-1), self.ids)
         best = folded_probability(probs, winner, self.fellows)
         results = self.ctc.decode(winner, best, is_remove_duplicate=True, return_word_box=return_word_box)
         texts, means = [], []

@@ -165,8 +165,12 @@ class TableDecode:
     character = FOLDED
 
     def decode(self, index: np.ndarray, prob: np.ndarray, **_: Any) -> list[tuple[str, float]]:
-        return [("".join(FOLDED[i] for i in line if i), float(p[line != 0].mean()))
-                for line, p in zip(index, prob, strict=True)]
+        results = []
+        for line, p in zip(index, prob, strict=True):
+            emits = line != 0
+            emits[1:] &= line[1:] != line[:-1]  # as PaddleX: repeats merge, then blanks go
+            results.append(("".join(FOLDED[i] for i in line[emits]), float(p[emits].mean())))
+        return results
 
 
 def test_the_folding_decoder_keeps_the_winner_and_scores_all_its_forms() -> None:
@@ -176,6 +180,18 @@ def test_the_folding_decoder_keeps_the_winner_and_scores_all_its_forms() -> None
     texts, scores = FoldingDecode(TableDecode(), OcrOptions())([probs])
     assert texts == ["("]
     assert scores == [pytest.approx(1.0)]
+
+
+def test_a_character_read_in_two_forms_over_its_frames_is_one_character() -> None:
+    # （ wins the first frame and ( the next two, of one printed bracket: one character, not （((.
+    probs = np.zeros((1, 4, len(FOLDED)), np.float32)
+    probs[0, 0, [3, 4]] = [0.5, 0.45]
+    probs[0, 1, [3, 4]] = [0.45, 0.5]
+    probs[0, 2, [3, 4]] = [0.4, 0.55]
+    probs[0, 3, 0] = 1.0
+    texts, scores = FoldingDecode(TableDecode(), OcrOptions())([probs])
+    assert texts == ["（"]
+    assert scores == [pytest.approx(0.95)]
 
 
 # --- the real engine ---------------------------------------------------------------------------
