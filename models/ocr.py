@@ -11,7 +11,7 @@ from declscan.models.geometry import BBox
 TextSource = Literal["ocr", "text_layer"]
 # Why the OCR stage's checks doubt a line it kept (its confidence is then capped so it is flagged).
 LineDoubt = Literal["skipped_character", "unread_ink", "stray_mark", "confusable_bracket",
-                    "confusable_colon", "confusable_dash"]
+                    "confusable_colon", "confusable_dash", "uncommon_character"]
 
 
 class TextLine(BaseModel):

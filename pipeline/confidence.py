@@ -20,6 +20,7 @@ DOUBT_REASONS: dict[LineDoubt, str] = {
     "confusable_bracket": "文号年份的括号读作“（）”，原图可能是“〔〕”，形状无法判定",
     "confusable_colon": "“：”与“；”易混，原图墨迹无法判定是哪一个",
     "confusable_dash": "汉字前的“-”常是“一”的误识",
+    "uncommon_character": "含常用简体字（GB 2312）以外的字，可能是误识（如读成繁体字）",
 }
 
 

@@ -11,7 +11,9 @@ no image.
 Textual signs too: a lone ``|``, ``I`` or ``l`` between CJK characters is a table rule or a
 stroke read as a letter (``引|领``, ``指引I(试行``), and a hyphen or minus before a CJK character, at
 a line's start or after another, is a ``一`` read as a dash (``-次性项目``); neither is print in
-these forms.
+these forms. And a character outside GB 2312's 6,763 common simplified ones is rare in these forms
+(no field of the dev set has one) and is what a misread looks like: a traditional form (``級`` for
+``级``), or ``萬意座`` for ``满意度``.
 
 Full-width punctuation fills only half of its em (``（《“`` on the right, ``，。）》”`` on the left),
 so the blank half is allowed for. Lines without glyph positions (a recorded result, a text layer)
@@ -20,6 +22,7 @@ are never suspect.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import statistics
@@ -148,10 +151,26 @@ def is_suspect(reading: Reading, page_em_per_height: float | None, options: Line
 
 def text_doubt(text: str) -> LineDoubt | None:
     """Why ``text`` is doubtful whatever its score (see the module docstring): a rule or stroke read
-    as a letter (``"stray_mark"``), a ``一`` read as a dash (``"confusable_dash"``), else None."""
+    as a letter (``"stray_mark"``), a ``一`` read as a dash (``"confusable_dash"``), an ideograph
+    outside the common simplified ones (``"uncommon_character"``), else None."""
     if STRAY_MARK.search(text):
         return "stray_mark"
-    return "confusable_dash" if DASH_FOR_YI.search(text) else None
+    if DASH_FOR_YI.search(text):
+        return "confusable_dash"
+    return "uncommon_character" if any(not is_common_ideograph(char) for char in text) else None
+
+
+@functools.cache
+def is_common_ideograph(char: str) -> bool:
+    """False for a CJK ideograph outside GB 2312 (its 6,763 common simplified characters); True for
+    one inside it and for anything that is no CJK ideograph."""
+    if not ("\u3400" <= char <= "\u4dbf" or "\u4e00" <= char <= "\u9fff"):
+        return True
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def hides_repeats(text: str) -> bool:

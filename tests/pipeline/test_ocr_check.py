@@ -132,6 +132,8 @@ def test_half_and_full_width_punctuation_count_as_the_same_characters() -> None:
     ("在全市起到引|领、标杆作用", "stray_mark"), ("指引I(试行)的通知", "stray_mark"), ("引l领", "stray_mark"),
     ("AI协同创新子平台", None), ("第1次会议", None), ("2024.1.1-2024.12.31", None), ("Ⅰ类", None),
     ("-次性项目", "confusable_dash"), ("统−规划", "confusable_dash"), ("623-山西", None), ("——", None),
+    ("省級重点专业", "uncommon_character"), ("萬意座", "uncommon_character"), ("满意度指标", None),
+    ("助企纾困，晋开管发〔2023〕50号；①②", None),
 ])
 def test_a_rule_read_as_a_letter_or_a_dash_before_characters_is_doubted(text: str, doubt: str | None) -> None:
     assert text_doubt(text) == doubt
