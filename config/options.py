@@ -79,9 +79,6 @@ class OcrOptions(BaseModel):
                                      description="weight of a letter's, digit's or ideograph's doubt")
     doubt_weight_mark: float = Field(default=0.2, ge=0.0, le=1.0,
                                      description="weight of a punctuation mark's doubt")
-    # The recognizer also splits a character's probability between its width forms (（ and ( at 0.64
-    # and 0.34), which the contract compares as one: a frame's probability counts all of them
-    # (declscan.pipeline.paddle_engine.FoldingDecode).
     line_check: LineCheckOptions = Field(default_factory=LineCheckOptions)
 
 

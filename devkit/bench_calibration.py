@@ -52,10 +52,11 @@ def main() -> None:
     silent = []
     for fixture in fixtures:
         doc = process_file(fixture.path, engine=lambda: get_engine(settings.ocr), options=options).document
-        for threshold in thresholds:
-            scores[fixture.level, threshold].add(score_record(fixture.truth, doc.declaration,
-                                                              flagged_at(doc, threshold)))
-        at_setting = score_record(fixture.truth, doc.declaration, doc.flagged)
+        by_threshold = {threshold: score_record(fixture.truth, doc.declaration, flagged_at(doc, threshold))
+                        for threshold in thresholds}
+        for threshold, score in by_threshold.items():
+            scores[fixture.level, threshold].add(score)
+        at_setting = by_threshold[options.flag_threshold]
         silent += [(fixture.path.name, f) for f in at_setting.fields if not f.correct and not f.flagged]
         print(f"{fixture.path.name:32s} accuracy {at_setting.accuracy:6.1%}  "
               f"silent {at_setting.silent_errors:5.1%}  load {at_setting.review_load:5.1%}", flush=True)

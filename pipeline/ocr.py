@@ -179,8 +179,9 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     ``LineReader`` and one view reads it whole (``best_reading``). Then lines with unread ink
     beside them or at their ends, and lines with marks that may be printed doubled, are read
     again (``declscan.pipeline.reread``). A line still missing characters, with unread ink not
-    read, or with a doubtful text (``text_doubt``: a stray mark, a dash for 一) keeps its text with
-    its confidence capped at ``check.suspect_confidence`` and ``TextLine.doubt`` saying why.
+    read, or with a doubtful text (``text_doubt``: a stray mark, a dash for 一, an uncommon
+    ideograph) keeps its text with its confidence capped at ``check.suspect_confidence`` and
+    ``TextLine.doubt`` saying why.
     """
     lines = [line for line, _ in readings]
     if not check.enabled:
@@ -228,7 +229,8 @@ def check_mark_shapes(lines: list[TextLine], image: np.ndarray, reader: LineRead
     colons and semicolons (``declscan.pipeline.colon_shape``), then the brackets around a year
     (``declscan.pipeline.bracket_shape``). Each line is placed once, by its reading in ``readings``
     (None where a check since has read it again); only a line with a year in brackets is read again
-    with ``reader`` to place it, since an undecided bracket is flagged and an undecided colon is not."""
+    with ``reader`` to place it: a bracket pair read round and not placed is flagged, while a colon
+    not placed stays as read, as one whose ink is not found does."""
     colons, brackets = colon_lines(lines), year_bracket_lines(lines)
     placed = place_lines(lines, colons | brackets, image, readings, reader, reread=brackets)
     # Both checks change single characters in place, so each line's placement holds for the other.

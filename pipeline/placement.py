@@ -60,11 +60,12 @@ def place_lines(lines: Sequence[TextLine], wanted: set[int], image: np.ndarray,
         reading = readings[i] if i < len(readings) else None
         if reading is not None and (found := _glyph_characters(reading, lines[i])) is not None:
             placed[i] = PlacedLine(crop, *found)
-    again = [i for i in crops if i not in placed and (reread is None or i in reread)] if reader else []
-    raws = reader.read_lines([crops[i] for i in again]) if reader is not None and again else []
-    placed |= {i: PlacedLine(crops[i], *_characters(raw, crops[i].shape[1]))
-               for i, raw in zip(again, raws, strict=True)}
-    return placed
+    again = [i for i in crops if i not in placed and (reread is None or i in reread)]
+    if reader is None or not again:
+        return placed
+    raws = reader.read_lines([crops[i] for i in again])
+    return placed | {i: PlacedLine(crops[i], *_characters(raw, crops[i].shape[1]))
+                     for i, raw in zip(again, raws, strict=True)}
 
 
 def _glyph_characters(reading: Reading, line: TextLine) -> tuple[str, list[float]] | None:
