@@ -69,12 +69,17 @@ def rule_grey(image: np.ndarray) -> np.ndarray:
     grey = to_grey(image)
     if image.ndim == 2:
         return grey
+    pen = pen_mask(image).astype(np.uint8)
+    pen = cv2.dilate(pen, np.ones((3, 3), np.uint8)) > 0  # with its blurred fringe, grey but no bluer
+    return np.where(pen | seal_mask(image), np.uint8(255), grey)
+
+
+def pen_mask(image: np.ndarray) -> np.ndarray:
+    """Blue pen ink (BGR page): bluer than the page's paper by more than ``PEN_BLUENESS``."""
     blue, green, red = cv2.split(image)
     blueness = cv2.subtract(blue, cv2.max(green, red))
     paper = float(np.median(blueness[::4, ::4]))  # the page is mostly paper
-    pen = (blueness > paper + PEN_BLUENESS).astype(np.uint8)
-    pen = cv2.dilate(pen, np.ones((3, 3), np.uint8)) > 0  # with its blurred fringe, grey but no bluer
-    return np.where(pen | seal_mask(image), np.uint8(255), grey)
+    return blueness > paper + PEN_BLUENESS
 
 
 def ink_mask(grey: np.ndarray, scale: float) -> np.ndarray:

@@ -8,7 +8,9 @@ the page: connected pieces of ink, table rules removed, big enough to be print (
 or a dotted placeholder), that either no line box covers and lie just after or before a line on
 its row or on the row below and under it, or lie inside a box where no glyph read explains them.
 Each is charged to the nearest line. A piece beyond a rule belongs to another cell and is not
-charged. Pure: image and lines in, findings out.
+charged; nor is one a glyph of any line whose box holds it explains, nor ink that is not print: a
+seal's remnant, a signature's core, a placeholder's dots (``declscan.pipeline.not_print``). Pure:
+image and lines in, findings out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
 from declscan.pipeline.grid import ink_mask, px_per_mm, rule_grey, rule_mask
+from declscan.pipeline.not_print import PageColours, is_pen_stroke, is_placeholder_dot, is_seal_remnant
 
 Side = Literal["after", "before", "below", "start", "within", "end"]
 Extents = tuple[tuple[float, float], ...]  # where each glyph read is expected to have its ink
@@ -73,26 +76,42 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     smallest = options.min_unread_ink * min(em for _, _, em in known) ** 2
     reach = _reach(known)
     found = []
+    colours: PageColours | None = None  # measured once, for the first piece that needs it
     for k in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[k])
         if area < smallest:
             continue
         piece = BBox.of(x, y, x + w, y + h)
-        near = []
+        near, explained = [], False
         for n in _within_reach(reach, piece):
             i, box, em = known[n]
             if area < options.min_unread_ink * em * em or max(w, h) < options.min_unread_extent * em:
                 continue
             if covered[k] > area / 2:
+                # A glyph of this line is the ink, though another line's box reaches it too.
+                explained = _explained(piece, box, extents[i] if extents else None, em)
+                if explained:
+                    break
                 hit = _unexplained(piece, box, extents[i] if extents else None, em)
             else:
                 hit = _beside(piece, box, em)
             if hit and not _ruled_between(vertical, horizontal, piece, box, hit[1]):
-                near.append((hit[0], i, hit[1]))
-        if near:
-            _, i, side = min(near)
-            found.append(UnreadInk(i, piece, side))
+                near.append((hit[0], i, hit[1], em))
+        if near and not explained:
+            _, i, side, em = min(near)
+            colours = colours or PageColours.of(image)
+            if not _not_print(colours, labels, stats, k, piece, side, em):
+                found.append(UnreadInk(i, piece, side))
     return found
+
+
+def _not_print(colours: PageColours, labels: np.ndarray, stats: np.ndarray, k: int, piece: BBox,
+               side: Side, em: float) -> bool:
+    """True when piece ``k`` is a seal's or a signature's ink, or, on a row of its own or before
+    a line, a placeholder's dots (contract rule 2 drops those wherever the OCR had read them)."""
+    mask = labels[int(piece.y0):int(piece.y1), int(piece.x0):int(piece.x1)] == k
+    return (is_seal_remnant(colours, mask, piece, em) or is_pen_stroke(colours, mask, piece, em)
+            or (side in ("below", "before") and is_placeholder_dot(stats, k, em)))
 
 
 def _reach(known: Sequence[tuple[int, BBox, float]]) -> np.ndarray:
@@ -132,13 +151,18 @@ def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
     return None
 
 
+def _explained(piece: BBox, box: BBox, extents: Extents | None, em: float) -> bool:
+    """True when ``piece``'s centre is inside ``box`` where one of its line's glyphs has its ink."""
+    cx, cy = piece.center
+    slack = GLYPH_SLACK * em
+    inside = bool(extents) and box.contains(cx, cy)
+    return inside and any(x0 - slack <= cx <= x1 + slack for x0, x1 in extents or ())
+
+
 def _unexplained(piece: BBox, box: BBox, extents: Extents | None, em: float) -> tuple[float, Side] | None:
     """Where ``piece``, inside ``box``, lies when no glyph read explains its centre, else None."""
     cx, cy = piece.center
-    if not extents or not box.contains(cx, cy):
-        return None
-    slack = GLYPH_SLACK * em
-    if any(x0 - slack <= cx <= x1 + slack for x0, x1 in extents):
+    if not extents or not box.contains(cx, cy) or _explained(piece, box, extents, em):
         return None
     if cx < extents[0][0]:
         return extents[0][0] - cx, "start"

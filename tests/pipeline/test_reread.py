@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from printed import EM, comma, page, print_line
 
 from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
@@ -17,27 +18,7 @@ from declscan.pipeline.ocr_check import adds_only_repeats, hides_repeats
 from declscan.pipeline.reread import read_collapsed_repeats, read_unread_ink, reads_the_ink, reread_lines
 from declscan.pipeline.unread_ink import UnreadInk, unread_ink
 
-EM = 28.0
 OPTIONS = LineCheckOptions()
-
-
-def page() -> np.ndarray:
-    return np.full((2339, 1654, 3), 255, np.uint8)  # A4 at 200 DPI
-
-
-def print_line(image: np.ndarray, x0: int, y0: int, chars: int) -> TextLine:
-    """Solid squares one em apart as the characters of a line, and the line's box around them."""
-    size = int(EM * 0.8)
-    for k in range(chars):
-        x = x0 + int(k * EM)
-        cv2.rectangle(image, (x, y0), (x + size, y0 + size), (0, 0, 0), 2)
-        cv2.line(image, (x, y0 + size // 2), (x + size, y0 + size // 2), (0, 0, 0), 2)
-    box = BBox.of(x0 - 2, y0 - 3, x0 + chars * EM - 4, y0 + size + 3)
-    return TextLine(page=1, text="字" * chars, bbox=box, confidence=0.99)
-
-
-def comma(image: np.ndarray, x: int, y: int) -> None:
-    cv2.ellipse(image, (x, y), (3, 5), 20, 0, 360, (0, 0, 0), -1)
 
 
 def test_a_mark_just_past_the_box_is_unread_ink_after_the_line() -> None:
@@ -179,6 +160,20 @@ def test_a_line_not_completed_by_its_rereading_is_capped(line_with_comma: Any, r
     assert read.text == line.text
     assert (read.confidence, read.doubt) == (OPTIONS.suspect_confidence, "unread_ink")
 
+
+
+def test_ink_inside_two_boxes_that_one_lines_glyph_explains_is_read() -> None:
+    image = page()
+    upper = print_line(image, 100, 100, 10)
+    comma(image, 386, int(upper.bbox.y1) - 4)  # its own last mark, read
+    upper = upper.model_copy(update={"bbox": upper.bbox.model_copy(update={"x1": 394.0})})
+    lower = print_line(image, 100, int(upper.bbox.y1) + 1, 10)
+    lower = lower.model_copy(update={"bbox": lower.bbox.model_copy(update={"y0": upper.bbox.y1 - 8,
+                                                                            "x1": 394.0})})
+    read = extents_of(range(10))
+    assert unread_ink(image, [upper, lower], [EM, EM], OPTIONS, [(*read, (380.0, 394.0)), read]) == []
+    (found,) = unread_ink(image, [upper, lower], [EM, EM], OPTIONS, [read, read])
+    assert found.side == "end", "read by neither line"
 
 
 @pytest.mark.parametrize(("first", "other", "expected"), [
