@@ -20,8 +20,9 @@ class LineCheckOptions(BaseModel):
     ``|``/``I`` between CJK characters), gets ``suspect_confidence`` at most, so
     ``flag_low_confidence`` flags every field it feeds (any flag threshold above it). So does a line
     with ink beside it or at its ends that the OCR did not read (``declscan.pipeline.unread_ink``),
-    unless a re-read of the line widened over that ink reads it; ink on the row below is never in
-    the line's crop, so it is always flagged.
+    unless a re-read of the line widened over that ink reads it. Ink on the row below is never in
+    the line's crop: a character's worth of it is read on its own and added to the line, and
+    smaller ink there (a mark, a speck) is flagged.
     """
 
     model_config = ConfigDict(frozen=True)

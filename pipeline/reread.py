@@ -36,6 +36,7 @@ from declscan.pipeline.ocr_check import (
     Reading,
     adds_only_repeats,
     hides_repeats,
+    is_cjk,
     is_subsequence,
     is_suspect,
     reading_in_box,
@@ -98,6 +99,13 @@ REREAD_VIEWS: tuple[View, ...] = (
 )
 
 
+# A character wrapped alone onto the row below is at least this many em high and wide; a mark or a
+# speck is smaller. Measured on the rendered dev set: 0.85-0.95 em (标, 广).
+WRAPPED_CHARACTER = 0.5
+WRAPPED_MARGIN = 0.15  # em of paper around a wrapped character's crop: the recognizer wants a margin
+WIDTH_SLACK = 0.3  # em: a character's ink is narrower than its advance (标 inks 0.85 em of 1)
+
+
 def stretched(crop: np.ndarray) -> np.ndarray:
     """The crop at twice its width: twice the decoder's frames per character."""
     return cv2.resize(crop, None, fx=2.0, fy=1.0, interpolation=cv2.INTER_CUBIC)
@@ -136,20 +144,22 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
     (``unread_ink``; ``ems`` and ``extents`` as it takes them) read again, widened over that ink.
 
     A re-reading replaces the line only when it reads the ink and nothing else changes
-    (:func:`reads_the_ink`) and it has no hole. A line not completed so (no ``reader``,
-    ``check.reread`` off, or ink on the row below, which is not part of the line's crop) has its
-    confidence capped at ``check.suspect_confidence``. A line already capped is not read again.
+    (:func:`reads_the_ink`) and it has no hole. Ink on the row below is not part of the line's crop:
+    a character there is read on its own (:func:`read_wrapped`). A line not completed so (no
+    ``reader``, ``check.reread`` off, or ink that is not so read) has its confidence capped at
+    ``check.suspect_confidence``. A line already capped is not read again.
     """
     found = unread_ink(image, lines, ems, check, extents)
     inks: dict[int, list[UnreadInk]] = {}
+    wrapped: dict[int, list[UnreadInk]] = {}
     flagged = set()
     for ink in found:
         if lines[ink.line].confidence <= check.suspect_confidence:
             continue
-        if ink.side == "below" or reader is None or not check.reread:
+        if reader is None or not check.reread:
             flagged.add(ink.line)
         else:
-            inks.setdefault(ink.line, []).append(ink)
+            (wrapped if ink.side == "below" else inks).setdefault(ink.line, []).append(ink)
     boxes = {i: functools.reduce(BBox.union, [ink.box for ink in pieces], lines[i].bbox)
              for i, pieces in inks.items()}
     order = list(boxes)
@@ -169,12 +179,57 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
             completed += 1
         else:
             flagged.add(i)
+    if wrapped and reader is not None:
+        out, unread = read_wrapped(out, wrapped, ems, image, reader)
+        flagged |= unread
     for i in flagged:
         out[i] = capped(out[i], check, "unread_ink")
     if found:
         log.info("page %d: unread ink beside %d line(s), %d completed by a widened re-read",
                  lines[0].page, len({ink.line for ink in found}), completed)
     return out
+
+
+def read_wrapped(lines: Sequence[TextLine], wrapped: Mapping[int, Sequence[UnreadInk]],
+                 ems: Sequence[float | None], image: np.ndarray,
+                 reader: LineReader) -> tuple[list[TextLine], set[int]]:
+    """``lines`` with the ink on the row below each line in ``wrapped`` (``UnreadInk`` charged to
+    it) read on its own and added at the line's end, when the ink is a character's size and its
+    reading fits its width (:func:`fits_width`): a character wrapped alone onto a row of its own,
+    which the detector leaves out. Also the lines whose ink below was not so read; a mark or a speck
+    is never read alone, as a speck can read as a mark at full confidence."""
+    out, unread, inks = list(lines), set(), {}
+    for i, pieces in wrapped.items():
+        ink = functools.reduce(BBox.union, [piece.box for piece in pieces])
+        em = ems[i] or lines[i].bbox.height
+        if min(ink.width, ink.height) >= WRAPPED_CHARACTER * em:
+            inks[i] = ink, em
+        else:
+            unread.add(i)
+    crops = [_padded(ink, WRAPPED_MARGIN * em) for ink, em in inks.values()]
+    rereads = reread_lines(reader, image, crops, views=(_as_is,)) if crops else []
+    for (i, (ink, em)), readings, crop in zip(inks.items(), rereads, crops, strict=True):
+        reading = readings[0] if readings else None  # one view; none for a box off the page
+        if reading is None or not reading.text or not fits_width(reading.text, ink.width / em):
+            unread.add(i)
+            continue
+        log.info("line %r: %r read on the row below", lines[i].text, reading.text)
+        out[i] = _read_again(out[i], reading, text=out[i].text + reading.text, bbox=out[i].bbox.union(crop))
+    return out, unread
+
+
+def fits_width(text: str, ems: float) -> bool:
+    """True when ``text`` can be printed in ``ems`` of ink: an ideograph takes an em, any other
+    character half an em (a digit; a full-width mark inks half its em), with ``WIDTH_SLACK`` to spare."""
+    return sum(1.0 if is_cjk(char) else 0.5 for char in text) <= ems + WIDTH_SLACK
+
+
+def _padded(box: BBox, pad: float) -> BBox:
+    return BBox.of(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
+
+
+def _as_is(crop: np.ndarray) -> np.ndarray:
+    return crop
 
 
 def reads_the_ink(first: str, other: str, inks: Sequence[UnreadInk], em: float) -> bool:

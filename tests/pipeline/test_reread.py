@@ -162,6 +162,42 @@ def test_a_line_not_completed_by_its_rereading_is_capped(line_with_comma: Any, r
 
 
 
+def wrapped_below(image: np.ndarray, line: TextLine, *, character: bool) -> None:
+    """A character (else a 。) wrapped alone onto the row below ``line``, centred under it."""
+    x, y = int(line.bbox.center[0]), int(line.bbox.y1) + 8
+    if character:
+        print_line(image, x, y, 1)
+    else:
+        cv2.circle(image, (x, y + 6), 5, (0, 0, 0), 2)
+
+
+def test_a_character_wrapped_alone_onto_the_row_below_is_read_on_its_own_and_added() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 3)
+    wrapped_below(image, line, character=True)
+    reader = FixedReader("标")
+    (read,) = read_unread_ink([line], [EM], [None], image, reader, OPTIONS)
+    assert (read.text, read.doubt) == ("字字字标", None)
+    assert read.confidence == pytest.approx(0.97) and read.bbox.y1 > line.bbox.y1 + EM / 2
+    (crop,) = reader.crops
+    assert crop.shape[0] < 1.5 * EM and crop.shape[1] < 1.5 * EM, "the character alone is read"
+
+
+@pytest.mark.parametrize(("character", "reads"), [
+    (True, "标准化"),  # more characters than the ink can hold
+    (True, ""),
+    (False, "。"),  # a mark is never read alone: a speck reads as one at full confidence
+])
+def test_ink_below_not_read_as_one_wrapped_character_is_flagged(character: bool, reads: str) -> None:
+    image = page()
+    line = print_line(image, 100, 100, 3)
+    wrapped_below(image, line, character=character)
+    reader = FixedReader(reads)
+    (read,) = read_unread_ink([line], [EM], [None], image, reader, OPTIONS)
+    assert (read.text, read.confidence, read.doubt) == (line.text, OPTIONS.suspect_confidence, "unread_ink")
+    assert bool(reader.crops) is character
+
+
 def test_ink_inside_two_boxes_that_one_lines_glyph_explains_is_read() -> None:
     image = page()
     upper = print_line(image, 100, 100, 10)
