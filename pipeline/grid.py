@@ -74,12 +74,21 @@ def rule_grey(image: np.ndarray) -> np.ndarray:
     return np.where(pen | seal_mask(image), np.uint8(255), grey)
 
 
-def pen_mask(image: np.ndarray) -> np.ndarray:
-    """Blue pen ink (BGR page): bluer than the page's paper by more than ``PEN_BLUENESS``."""
+def pen_mask(image: np.ndarray, paper: float | None = None) -> np.ndarray:
+    """Blue pen ink (BGR page or part of one): bluer than the page's paper (``paper_blueness`` of
+    the whole page; by default of ``image``) by more than ``PEN_BLUENESS``."""
+    blueness = _blueness(image)
+    return blueness > (paper_blueness(image) if paper is None else paper) + PEN_BLUENESS
+
+
+def paper_blueness(image: np.ndarray) -> float:
+    """How blue a BGR page's paper is: B - max(G, R), at least 0, over the page (mostly paper)."""
+    return float(np.median(_blueness(image[::4, ::4])))
+
+
+def _blueness(image: np.ndarray) -> np.ndarray:
     blue, green, red = cv2.split(image)
-    blueness = cv2.subtract(blue, cv2.max(green, red))
-    paper = float(np.median(blueness[::4, ::4]))  # the page is mostly paper
-    return blueness > paper + PEN_BLUENESS
+    return cv2.subtract(blue, cv2.max(green, red))
 
 
 def ink_mask(grey: np.ndarray, scale: float) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from declscan.models.geometry import BBox
-from declscan.pipeline.grid import pen_mask
+from declscan.pipeline.grid import paper_blueness, pen_mask
 
 SEAL_TRACE = 10  # R - max(G, B) above this: a seal's faintest ink (preprocessing removes above 25)
 # In the red channel a seal's ink hardly shows (red ink reflects red), while black print under a
@@ -38,42 +38,47 @@ LEADER_DOTS = 3  # pieces in a row that make a placeholder (….. or …… with
 
 @dataclass(frozen=True)
 class PageColours:
-    """What a page's colours say about its ink (BGR page; all None for a grey one)."""
+    """A BGR page (or a grey one, whose colours say nothing) and how blue its paper is. Colours are
+    measured only around the pieces asked about: a whole page's take 30 ms."""
 
-    red: np.ndarray | None
-    seal: np.ndarray | None
-    pen: np.ndarray | None
-    blueness: np.ndarray | None
+    image: np.ndarray
+    paper: float  # ``paper_blueness``: what pen ink is judged against, as preprocessing judged it
 
     @classmethod
     def of(cls, image: np.ndarray) -> PageColours:
-        if image.ndim == 2:
-            return cls(None, None, None, None)
-        blue, green, red = (image[..., c].astype(np.int16) for c in range(3))
-        redness = red - np.maximum(green, blue)
-        blueness = blue - np.maximum(green, red)
-        paper = float(np.median(blueness[::4, ::4]))  # the page is mostly paper
-        return cls(red=image[..., 2], seal=redness > SEAL_TRACE, pen=pen_mask(image),
-                   blueness=blueness - paper)
+        return cls(image, paper_blueness(image) if image.ndim == 3 else 0.0)
+
+    def around(self, box: BBox, em: float) -> np.ndarray | None:
+        """The page's pixels within ``TOUCH`` em of ``box`` (int16, BGR), None on a grey page."""
+        if self.image.ndim == 2:
+            return None
+        pad = TOUCH * em
+        return _inside(self.image, BBox.of(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad))
 
 
 def is_seal_remnant(colours: PageColours, piece: np.ndarray, box: BBox, em: float) -> bool:
     """True when the piece (``piece``: its pixels within ``box``) lies in a seal's faint ink and
     hardly shows in the red channel: seal ink, not print under the seal."""
-    if colours.red is None or colours.seal is None:
+    near = colours.around(box, em)
+    if near is None:
         return False
-    touching = _near(colours.seal, box, em).sum() >= TOUCH_AREA * em * em
-    return bool(touching and _inside(colours.red, box)[piece].min() >= SEAL_REMNANT_RED)
+    near16 = near.astype(np.int16)
+    redness = near16[..., 2] - np.maximum(near16[..., 0], near16[..., 1])
+    touching = (redness > SEAL_TRACE).sum() >= TOUCH_AREA * em * em
+    return bool(touching and _inside(colours.image[..., 2], box)[piece].min() >= SEAL_REMNANT_RED)
 
 
 def is_pen_stroke(colours: PageColours, piece: np.ndarray, box: BBox, em: float) -> bool:
     """True when the piece touches pen ink and is, on average, bluer than the paper: the grey core
     of a signature's stroke, which the pen's colour test left. Print is at most as blue as its
     paper, so a printed character a scrawl runs across stays print."""
-    if colours.pen is None or colours.blueness is None:
+    near = colours.around(box, em)
+    if near is None:
         return False
-    touching = _near(colours.pen, box, em).sum() >= TOUCH_AREA * em * em
-    return bool(touching and _inside(colours.blueness, box)[piece].mean() >= PEN_CORE_BLUENESS)
+    touching = pen_mask(near, colours.paper).sum() >= TOUCH_AREA * em * em
+    own = _inside(colours.image, box)[piece].astype(np.int16)
+    blueness = own[:, 0] - np.maximum(own[:, 1], own[:, 2])
+    return bool(touching and blueness.mean() - colours.paper >= PEN_CORE_BLUENESS)
 
 
 def is_placeholder_dot(stats: np.ndarray, k: int, em: float) -> bool:
@@ -95,11 +100,6 @@ def is_placeholder_dot(stats: np.ndarray, k: int, em: float) -> bool:
     while last < len(order) - 1 and starts[last + 1] - ends[last] <= LEADER_GAP * em:
         last += 1
     return last - first + 1 >= LEADER_DOTS
-
-
-def _near(mask: np.ndarray, box: BBox, em: float) -> np.ndarray:
-    pad = TOUCH * em
-    return _inside(mask, BBox.of(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad))
 
 
 def _inside(values: np.ndarray, box: BBox) -> np.ndarray:
