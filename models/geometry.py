@@ -42,6 +42,10 @@ class BBox(BaseModel):
             min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
         )
 
+    def padded(self, margin: float) -> BBox:
+        """This box grown by ``margin`` on every side."""
+        return BBox.of(self.x0 - margin, self.y0 - margin, self.x1 + margin, self.y1 + margin)
+
     def intersection_area(self, other: BBox) -> float:
         w = min(self.x1, other.x1) - max(self.x0, other.x0)
         h = min(self.y1, other.y1) - max(self.y0, other.y0)

@@ -8,7 +8,8 @@ swaps characters read at full confidence for others:
   stage reads other views of the crop (:data:`REREAD_VIEWS`), accepted by ``best_reading``;
 * **unread ink** (``declscan.pipeline.unread_ink``): a mark beside the box that the detector left
   out, or a first or last character the recognizer skipped; the crop widened over it, accepted
-  when it adds text only where the ink is (:func:`reads_the_ink`);
+  when it adds text only where the ink is (:func:`reads_the_ink`); a character wrapped alone onto
+  the row below, from its own crop, accepted when it fits the ink's width (:func:`read_wrapped`);
 * **collapsed repeats**: CTC decoding merges two equal characters with no blank frame between them,
   so a printed ``--`` or ``——`` reads as one mark at full confidence; the crop stretched to twice
   its width gives the decoder the frames, accepted when only such marks are repeated.
@@ -171,12 +172,11 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
                 and not is_suspect(reading, em / boxes[i].height, check))
 
     rereads = reread_lines(reader, image, list(boxes.values()), done=completes) if reader and boxes else []
-    out, completed = list(lines), 0
+    out = list(lines)
     for n, ((i, box), others) in enumerate(zip(boxes.items(), rereads, strict=True)):
         complete = [r for r in others if completes(n, r)]
         if complete:
             out[i] = _read_again(out[i], max(complete, key=lambda r: r.score), bbox=box)
-            completed += 1
         else:
             flagged.add(i)
     if wrapped and reader is not None:
@@ -185,8 +185,8 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
     for i in flagged:
         out[i] = capped(out[i], check, "unread_ink")
     if found:
-        log.info("page %d: unread ink beside %d line(s), %d completed by a widened re-read",
-                 lines[0].page, len({ink.line for ink in found}), completed)
+        log.info("page %d: unread ink beside %d line(s), %d completed by a re-read", lines[0].page,
+                 len({ink.line for ink in found}), len((set(inks) | set(wrapped)) - flagged))
     return out
 
 
@@ -194,23 +194,29 @@ def read_wrapped(lines: Sequence[TextLine], wrapped: Mapping[int, Sequence[Unrea
                  ems: Sequence[float | None], image: np.ndarray,
                  reader: LineReader) -> tuple[list[TextLine], set[int]]:
     """``lines`` with the ink on the row below each line in ``wrapped`` (``UnreadInk`` charged to
-    it) read on its own and added at the line's end, when the ink is a character's size and its
-    reading fits its width (:func:`fits_width`): a character wrapped alone onto a row of its own,
-    which the detector leaves out. Also the lines whose ink below was not so read; a mark or a speck
-    is never read alone, as a speck can read as a mark at full confidence."""
+    it) read on its own and added at the line's end: a character wrapped alone onto a row of its
+    own, which the detector leaves out. Also the lines whose ink below was not so read, to flag:
+
+    * ink smaller than a character (a mark, a speck), which is never read alone, as a speck can
+      read as a mark at full confidence;
+    * ink whose crop reaches into another line's box, which would read that line's text too;
+    * a reading that does not fit the ink's width (:func:`fits_width`): more or fewer characters.
+
+    The line's box grows over the ink, so it spans two rows."""
     out, unread, inks = list(lines), set(), {}
     for i, pieces in wrapped.items():
         ink = functools.reduce(BBox.union, [piece.box for piece in pieces])
         em = ems[i] or lines[i].bbox.height
-        if min(ink.width, ink.height) >= WRAPPED_CHARACTER * em:
-            inks[i] = ink, em
-        else:
+        crop = ink.padded(WRAPPED_MARGIN * em)
+        small = min(ink.width, ink.height) < WRAPPED_CHARACTER * em
+        if small or any(crop.intersection_area(line.bbox) > 0 for n, line in enumerate(lines) if n != i):
             unread.add(i)
-    crops = [_padded(ink, WRAPPED_MARGIN * em) for ink, em in inks.values()]
-    rereads = reread_lines(reader, image, crops, views=(_as_is,)) if crops else []
-    for (i, (ink, em)), readings, crop in zip(inks.items(), rereads, crops, strict=True):
+        else:
+            inks[i] = ink, em, crop
+    rereads = reread_lines(reader, image, [crop for _, _, crop in inks.values()], views=(_as_is,))
+    for (i, (ink, em, crop)), readings in zip(inks.items(), rereads, strict=True):
         reading = readings[0] if readings else None  # one view; none for a box off the page
-        if reading is None or not reading.text or not fits_width(reading.text, ink.width / em):
+        if reading is None or not fits_width(reading.text, ink.width / em):
             unread.add(i)
             continue
         log.info("line %r: %r read on the row below", lines[i].text, reading.text)
@@ -219,13 +225,11 @@ def read_wrapped(lines: Sequence[TextLine], wrapped: Mapping[int, Sequence[Unrea
 
 
 def fits_width(text: str, ems: float) -> bool:
-    """True when ``text`` can be printed in ``ems`` of ink: an ideograph takes an em, any other
-    character half an em (a digit; a full-width mark inks half its em), with ``WIDTH_SLACK`` to spare."""
-    return sum(1.0 if is_cjk(char) else 0.5 for char in text) <= ems + WIDTH_SLACK
-
-
-def _padded(box: BBox, pad: float) -> BBox:
-    return BBox.of(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
+    """True when ``text`` is what ``ems`` of ink can print, within ``WIDTH_SLACK`` either way: an
+    ideograph takes an em, any other character half an em (a digit; a full-width mark inks half
+    its em). Empty text fits nothing."""
+    width = sum(1.0 if is_cjk(char) else 0.5 for char in text)
+    return bool(text) and abs(width - ems) <= WIDTH_SLACK
 
 
 def _as_is(crop: np.ndarray) -> np.ndarray:

@@ -8,9 +8,10 @@ the page: connected pieces of ink, table rules removed, big enough to be print (
 or a dotted placeholder), that either no line box covers and lie just after or before a line on
 its row or on the row below and under it, or lie inside a box where no glyph read explains them.
 Each is charged to the nearest line. A piece beyond a rule belongs to another cell and is not
-charged; nor is one a glyph of any line whose box holds it explains, nor ink that is not print: a
-seal's remnant, a signature's core, a placeholder's dots (``declscan.pipeline.not_print``). Pure:
-image and lines in, findings out.
+charged; nor is one that a glyph of the line on whose row it lies explains (boxes of neighbouring
+rows overlap), nor ink that is not print: a seal's remnant, a signature's core, a stretch of a rule
+a seal broke, a placeholder's dots (``declscan.pipeline.not_print``). Pure: image and lines in,
+findings out.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
 from declscan.pipeline.grid import ink_mask, px_per_mm, rule_grey, rule_mask
-from declscan.pipeline.not_print import PageColours, is_pen_stroke, is_placeholder_dot, is_seal_remnant
+from declscan.pipeline.not_print import (
+    PageColours,
+    is_pen_stroke,
+    is_placeholder_dot,
+    is_rule_fragment,
+    is_seal_remnant,
+)
 
 Side = Literal["after", "before", "below", "start", "within", "end"]
 Extents = tuple[tuple[float, float], ...]  # where each glyph read is expected to have its ink
@@ -42,7 +49,7 @@ GLYPH_SLACK = 0.15
 
 @dataclass(frozen=True)
 class UnreadInk:
-    """A piece of ink no box covers, charged to ``lines[line]``; ``box`` in page pixels."""
+    """A piece of ink the OCR did not read, charged to ``lines[line]``; ``box`` in page pixels."""
 
     line: int
     box: BBox
@@ -82,35 +89,39 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
         if area < smallest:
             continue
         piece = BBox.of(x, y, x + w, y + h)
-        near, explained = [], False
-        for n in _within_reach(reach, piece):
-            i, box, em = known[n]
+        candidates = [known[n] for n in _within_reach(reach, piece)]
+        inside = covered[k] > area / 2
+        if inside and _explained_by_its_row(piece, candidates, extents):
+            continue
+        near = []
+        for i, box, em in candidates:
             if area < options.min_unread_ink * em * em or max(w, h) < options.min_unread_extent * em:
                 continue
-            if covered[k] > area / 2:
-                # A glyph of this line is the ink, though another line's box reaches it too.
-                explained = _explained(piece, box, extents[i] if extents else None, em)
-                if explained:
-                    break
+            if inside:
                 hit = _unexplained(piece, box, extents[i] if extents else None, em)
             else:
                 hit = _beside(piece, box, em)
             if hit and not _ruled_between(vertical, horizontal, piece, box, hit[1]):
                 near.append((hit[0], i, hit[1], em))
-        if near and not explained:
+        if near:
             _, i, side, em = min(near)
             colours = colours or PageColours.of(image)
-            if not _not_print(colours, labels, stats, k, piece, side, em):
+            rules = horizontal, vertical
+            if not _not_print(colours, rules, labels, stats, k, piece, side, em):
                 found.append(UnreadInk(i, piece, side))
     return found
 
 
-def _not_print(colours: PageColours, labels: np.ndarray, stats: np.ndarray, k: int, piece: BBox,
-               side: Side, em: float) -> bool:
-    """True when piece ``k`` is a seal's or a signature's ink, or, on a row of its own or before
-    a line, a placeholder's dots (contract rule 2 drops those wherever the OCR had read them)."""
+def _not_print(colours: PageColours, rules: tuple[np.ndarray, np.ndarray], labels: np.ndarray,
+               stats: np.ndarray, k: int, piece: BBox, side: Side, em: float) -> bool:
+    """True when piece ``k`` is a seal's or a signature's ink, or, outside every box, a stretch of
+    a rule a seal broke (``rules``: the horizontal and vertical rule masks), or, on a row of its
+    own or before a line, a placeholder's dots (contract rule 2 drops those wherever the OCR had
+    read them)."""
     mask = labels[int(piece.y0):int(piece.y1), int(piece.x0):int(piece.x1)] == k
+    outside = side in ("below", "before", "after")
     return (is_seal_remnant(colours, mask, piece, em) or is_pen_stroke(colours, mask, piece, em)
+            or (outside and is_rule_fragment(colours, piece, *rules, em))
             or (side in ("below", "before") and is_placeholder_dot(stats, k, em)))
 
 
@@ -149,6 +160,20 @@ def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
     elif box.y1 < cy <= box.y1 + BELOW_ROWS * box.height and box.x0 - em / 2 <= piece.x0 <= box.x1:
         return cy - box.y1, "below"
     return None
+
+
+def _explained_by_its_row(piece: BBox, candidates: Sequence[tuple[int, BBox, float]],
+                          extents: Sequence[Extents | None]) -> bool:
+    """True when a glyph of the line whose row ``piece`` lies on explains it (``_explained``): of
+    the boxes holding its centre, the one whose middle is nearest. Another line's box may reach
+    over a row's last mark (boxes of neighbouring rows overlap by a few pixels); that line's
+    glyphs, with ink at every x of a full row, would explain anything."""
+    cx, cy = piece.center
+    holding = [(i, box, em) for i, box, em in candidates if box.contains(cx, cy)]
+    if not holding or not extents:
+        return False
+    i, box, em = min(holding, key=lambda line: abs(line[1].center[1] - cy))
+    return _explained(piece, box, extents[i], em)
 
 
 def _explained(piece: BBox, box: BBox, extents: Extents | None, em: float) -> bool:

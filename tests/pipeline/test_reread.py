@@ -162,11 +162,11 @@ def test_a_line_not_completed_by_its_rereading_is_capped(line_with_comma: Any, r
 
 
 
-def wrapped_below(image: np.ndarray, line: TextLine, *, character: bool) -> None:
-    """A character (else a 。) wrapped alone onto the row below ``line``, centred under it."""
+def wrapped_below(image: np.ndarray, line: TextLine, characters: int) -> None:
+    """``characters`` wrapped onto the row below ``line`` and centred under it, or a 。 for 0."""
     x, y = int(line.bbox.center[0]), int(line.bbox.y1) + 8
-    if character:
-        print_line(image, x, y, 1)
+    if characters:
+        print_line(image, x, y, characters)
     else:
         cv2.circle(image, (x, y + 6), 5, (0, 0, 0), 2)
 
@@ -174,7 +174,7 @@ def wrapped_below(image: np.ndarray, line: TextLine, *, character: bool) -> None
 def test_a_character_wrapped_alone_onto_the_row_below_is_read_on_its_own_and_added() -> None:
     image = page()
     line = print_line(image, 100, 100, 3)
-    wrapped_below(image, line, character=True)
+    wrapped_below(image, line, 1)
     reader = FixedReader("标")
     (read,) = read_unread_ink([line], [EM], [None], image, reader, OPTIONS)
     assert (read.text, read.doubt) == ("字字字标", None)
@@ -183,19 +183,33 @@ def test_a_character_wrapped_alone_onto_the_row_below_is_read_on_its_own_and_add
     assert crop.shape[0] < 1.5 * EM and crop.shape[1] < 1.5 * EM, "the character alone is read"
 
 
-@pytest.mark.parametrize(("character", "reads"), [
-    (True, "标准化"),  # more characters than the ink can hold
-    (True, ""),
-    (False, "。"),  # a mark is never read alone: a speck reads as one at full confidence
+@pytest.mark.parametrize(("characters", "reads"), [
+    (1, "标准化"),  # more characters than the ink can hold
+    (2, "标"),  # fewer: a character left out
+    (1, ""),
+    (0, "。"),  # a mark is never read alone: a speck reads as one at full confidence
 ])
-def test_ink_below_not_read_as_one_wrapped_character_is_flagged(character: bool, reads: str) -> None:
+def test_ink_below_not_read_as_the_characters_it_holds_is_flagged(characters: int, reads: str) -> None:
     image = page()
     line = print_line(image, 100, 100, 3)
-    wrapped_below(image, line, character=character)
+    wrapped_below(image, line, characters)
     reader = FixedReader(reads)
     (read,) = read_unread_ink([line], [EM], [None], image, reader, OPTIONS)
     assert (read.text, read.confidence, read.doubt) == (line.text, OPTIONS.suspect_confidence, "unread_ink")
-    assert bool(reader.crops) is character
+    assert bool(reader.crops) is bool(characters)
+
+
+def test_ink_below_is_not_read_with_a_line_the_detector_read_beside_it() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 12)
+    y = int(line.bbox.y1) + 8
+    print_line(image, 100, y, 1)  # a character wrapped at the row's start, left out...
+    beside = print_line(image, 200, y, 4)  # ...then a line the detector read...
+    comma(image, 400, y + 18)  # ...and a mark under the line's end: one crop would hold all three
+    reader = FixedReader("字字字字字，")
+    read, again = read_unread_ink([line, beside], [EM, EM], [None, None], image, reader, OPTIONS)
+    assert (read.text, read.doubt, again) == (line.text, "unread_ink", beside)
+    assert reader.crops == []
 
 
 def test_ink_inside_two_boxes_that_one_lines_glyph_explains_is_read() -> None:
@@ -210,6 +224,18 @@ def test_ink_inside_two_boxes_that_one_lines_glyph_explains_is_read() -> None:
     assert unread_ink(image, [upper, lower], [EM, EM], OPTIONS, [(*read, (380.0, 394.0)), read]) == []
     (found,) = unread_ink(image, [upper, lower], [EM, EM], OPTIONS, [read, read])
     assert found.side == "end", "read by neither line"
+
+
+def test_a_mark_a_line_skipped_is_its_own_though_the_next_rows_box_reaches_over_it() -> None:
+    image = page()
+    upper = print_line(image, 100, 100, 10)
+    image[95:130, 211:239] = 255  # the fifth character is a comma instead, which the recognizer skipped
+    comma(image, 222, int(upper.bbox.y1) - 6)
+    lower = print_line(image, 100, int(upper.bbox.y1) + 5, 10)
+    lower = lower.model_copy(update={"bbox": lower.bbox.model_copy(update={"y0": upper.bbox.y1 - 8})})
+    extents = [extents_of(range(10)), extents_of((*range(4), *range(5, 10)))]
+    (found,) = unread_ink(image, [lower, upper], [EM, EM], OPTIONS, extents)
+    assert (found.line, found.side) == (1, "within"), "the lower line's glyphs, at every x, explain nothing"
 
 
 @pytest.mark.parametrize(("first", "other", "expected"), [
