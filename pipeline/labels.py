@@ -70,6 +70,7 @@ class _Variant:
     key: str
     text: str  # normalized, possibly with a prefix or unit around the alias
     edits: int  # tolerated edit distance
+    chars: frozenset[str]  # the distinct characters of ``text``
 
 
 class FormLabels(_Labels):
@@ -94,12 +95,15 @@ class FormLabels(_Labels):
         if not norm:
             return None
         best: tuple[int, float, _Variant] | None = None
+        chars = set(norm)
         for variant in self._variants:
             if kinds is not None and variant.kind not in kinds:
                 continue
-            if abs(len(norm) - len(variant.text)) > variant.edits:
+            # Each edit takes at most one of the variant's distinct characters away: a cheap bound
+            # that rules out nearly every variant before the distance is computed.
+            if len(variant.chars) - len(variant.chars & chars) > variant.edits:
                 continue
-            distance = edit_distance(norm, variant.text)
+            distance = edit_distance(norm, variant.text, variant.edits)
             if distance > variant.edits:
                 continue
             score = 1.0 - distance / max(len(norm), len(variant.text))
@@ -111,7 +115,8 @@ class FormLabels(_Labels):
 
     def _is_no_label(self, norm: str, distance: int) -> bool:
         """True when ``norm`` is at least as close to a known non-label text as to the label."""
-        return any(edit_distance(norm, normalize_label(text)) <= distance for text in self.not_labels)
+        return any(edit_distance(norm, normalize_label(text), distance) <= distance
+                   for text in self.not_labels)
 
     def funding_unit(self, header_text: str) -> str | None:
         """The unit printed in the 项目资金 header cell, or None when it cannot be read for sure.
@@ -162,7 +167,7 @@ def _variants(labels: FormLabels) -> tuple[_Variant, ...]:
         if kind == "funding_header":
             # the header prints its unit: 项目资金（万元）
             texts += [norm + normalize_label(unit) for unit in labels.funding.units]
-        variants += [_Variant(kind, key, text, edits) for text in texts]
+        variants += [_Variant(kind, key, text, edits, frozenset(text)) for text in texts]
     return tuple(variants)
 
 
@@ -173,15 +178,22 @@ def normalize_label(text: str) -> str:
     )
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insert, delete, replace one character)."""
+def edit_distance(a: str, b: str, limit: int | None = None) -> int:
+    """Levenshtein distance (insert, delete, replace one character). With ``limit``, a distance
+    above it is returned as ``limit + 1``, as soon as it is certain: a page's cells are matched
+    against some 300 label variants, nearly all far off, so most comparisons stop after a row or
+    two."""
+    if limit is not None and abs(len(a) - len(b)) > limit:
+        return limit + 1
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if limit is not None and min(current) > limit:  # a row's minimum never falls further down
+            return limit + 1
         previous = current
-    return previous[-1]
+    return previous[-1] if limit is None else min(previous[-1], limit + 1)
 
 
 @cache

@@ -100,3 +100,16 @@ def test_normalize_and_distance() -> None:
     assert edit_distance("项目期", "项目日期") == 1
     assert edit_distance("负责人", "经办人") == 2
     assert edit_distance("", "abc") == 3
+
+
+@pytest.mark.parametrize(("a", "b", "limit", "expected"), [
+    ("项目期", "项目日期", 1, 1),
+    ("负责人", "经办人", 1, 2),  # above the limit: limit + 1
+    ("负责人", "经办人", 2, 2),
+    ("项目名称", "联系电话", 0, 1),
+    ("实施期目标", "项目总目标", 3, 3),
+    ("abcdef", "ab", 2, 3),  # lengths alone rule it out
+])
+def test_edit_distance_stops_once_above_its_limit(a: str, b: str, limit: int, expected: int) -> None:
+    assert edit_distance(a, b, limit) == expected
+    assert min(edit_distance(a, b), limit + 1) == expected
