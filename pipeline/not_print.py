@@ -59,7 +59,7 @@ class PageColours:
         return cls(image, paper_blueness(image) if image.ndim == 3 else 0.0)
 
     def around(self, box: BBox, em: float) -> np.ndarray | None:
-        """The page's pixels within ``TOUCH`` em of ``box`` (int16, BGR), None on a grey page."""
+        """The page's pixels (BGR) within ``TOUCH`` em of ``box``, None on a grey page."""
         if self.image.ndim == 2:
             return None
         return _inside(self.image, box.padded(TOUCH * em))
