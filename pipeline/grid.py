@@ -53,9 +53,13 @@ def to_grey(image: np.ndarray) -> np.ndarray:
 
 def seal_mask(image: np.ndarray) -> np.ndarray:
     """Red seal ink over paper: red and not dark. A black rule or text under a seal stays dark."""
+    return (redness(image) > SEAL_REDNESS) & (image[..., 2] > SEAL_MIN_RED)
+
+
+def redness(image: np.ndarray) -> np.ndarray:
+    """R - max(G, B) of each pixel of a BGR image, at least 0."""
     blue, green, red = cv2.split(image)
-    redness = cv2.subtract(red, cv2.max(green, blue))
-    return (redness > SEAL_REDNESS) & (red > SEAL_MIN_RED)
+    return cv2.subtract(red, cv2.max(green, blue))
 
 
 def rule_grey(image: np.ndarray) -> np.ndarray:

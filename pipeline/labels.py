@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Literal
 
@@ -70,7 +70,11 @@ class _Variant:
     key: str
     text: str  # normalized, possibly with a prefix or unit around the alias
     edits: int  # tolerated edit distance
-    chars: frozenset[str]  # the distinct characters of ``text``
+
+    @cached_property
+    def chars(self) -> frozenset[str]:
+        """The distinct characters of ``text``."""
+        return frozenset(self.text)
 
 
 class FormLabels(_Labels):
@@ -167,7 +171,7 @@ def _variants(labels: FormLabels) -> tuple[_Variant, ...]:
         if kind == "funding_header":
             # the header prints its unit: 项目资金（万元）
             texts += [norm + normalize_label(unit) for unit in labels.funding.units]
-        variants += [_Variant(kind, key, text, edits, frozenset(text)) for text in texts]
+        variants += [_Variant(kind, key, text, edits) for text in texts]
     return tuple(variants)
 
 

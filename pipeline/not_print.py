@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from declscan.models.geometry import BBox
-from declscan.pipeline.grid import paper_blueness, pen_mask
+from declscan.pipeline.grid import paper_blueness, pen_mask, redness
 
 SEAL_TRACE = 10  # R - max(G, B) above this: a seal's faintest ink (preprocessing removes above 25)
 # In the red channel a seal's ink hardly shows (red ink reflects red), while black print under a
@@ -78,11 +78,7 @@ def is_seal_remnant(colours: PageColours, piece: np.ndarray, box: BBox, em: floa
 def touches_seal(colours: PageColours, box: BBox, em: float) -> bool:
     """True when seal ink (``SEAL_TRACE``) covers ``TOUCH_AREA`` em² within ``TOUCH`` em of ``box``."""
     near = colours.around(box, em)
-    if near is None:
-        return False
-    near16 = near.astype(np.int16)
-    redness = near16[..., 2] - np.maximum(near16[..., 0], near16[..., 1])
-    return bool((redness > SEAL_TRACE).sum() >= TOUCH_AREA * em * em)
+    return near is not None and bool((redness(near) > SEAL_TRACE).sum() >= TOUCH_AREA * em * em)
 
 
 def is_pen_stroke(colours: PageColours, piece: np.ndarray, box: BBox, em: float) -> bool:

@@ -106,8 +106,7 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
         if near:
             _, i, side, em = min(near)
             colours = colours or PageColours.of(image)
-            rules = horizontal, vertical
-            if not _not_print(colours, rules, labels, stats, k, piece, side, em):
+            if not _not_print(colours, (horizontal, vertical), labels, stats, k, piece, side, em):
                 found.append(UnreadInk(i, piece, side))
     return found
 
