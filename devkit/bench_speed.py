@@ -1,13 +1,14 @@
 """``make bench-speed``: seconds per page by stage and peak RSS, against plain ``PaddleOCR.predict()``.
 
 In the same process, on the same pages and with the same engine (so the same models and thread
-count), each scan goes ``--repeats`` times through the whole pipeline, and each of its pages as
-many times through a plain ``predict()`` (PaddleOCR's own decoder, no glyph boxes:
-``PaddleOcrEngine.plain_predict``); the ratio of the fastest of each is what the target (≤ 1.15×)
-is about, and it depends neither on how fast the machine is nor on what else ran during one of the
-repeats. The engine's own page call (``recognize``: glyph boxes, folded decoding) is timed too, so
-the ratio to it shows what the stages around OCR cost. Born-digital PDFs are timed through the
-whole pipeline too (target ≤ 0.3 s per page). Targets: issue #2.
+count), each scan goes ``--repeats`` times through the whole pipeline and, interleaved with those
+runs, each of its pages as many times through a plain ``predict()`` (PaddleOCR's own decoder, no
+glyph boxes: ``PaddleOcrEngine.plain_predict``); the ratio of the fastest of each is what the
+target (≤ 1.15×) is about, and it depends neither on how fast the machine is nor on what else ran
+during one of the repeats (this machine's speed drifts by a quarter over minutes). The engine's own
+page call (``recognize``: glyph boxes, folded decoding) is timed too, so the ratio to it shows what
+the stages around OCR cost. Born-digital PDFs are timed through the whole pipeline too (target
+≤ 0.3 s per page). Targets: issue #2.
 """
 
 from __future__ import annotations
@@ -60,18 +61,20 @@ def main() -> None:
     plain, ratios, own_ratios = [], [], []
     for fixture in fixtures:
         kind = "digital" if fixture.level == "digital" else "scan"
-        total, processed = _timed_pipeline(fixture.path, engine, options)
-        for _ in range(args.repeats - 1):  # keep only the fastest run's document and images
-            total, processed = min((total, processed), _timed_pipeline(fixture.path, engine, options),
-                                   key=lambda run: run[0])
+        images = load_pages(fixture.path, limits=options.limits).images if kind == "scan" else []
+        runs, plain_runs, own_runs = [], [], []
+        for _ in range(args.repeats):  # interleaved, so a machine slowing down mid-run hits all three
+            runs.append(_timed_pipeline(fixture.path, engine, options))
+            if images:
+                plain_runs.append(_timed_pages(images, engine.plain_predict))
+                own_runs.append(_timed_pages(images, engine.recognize))
+        total, processed = min(runs, key=lambda run: run[0])  # the fastest run's document and timings
         pages = len(processed.document.pages)
         for stage, seconds in processed.timings.items():
             per_stage[kind][stage].append(seconds / pages)
         per_stage[kind]["total"].append(total / pages)
-        if kind == "scan":
-            images = load_pages(fixture.path, limits=options.limits).images
-            plain_page = _fastest_page(images, engine.plain_predict, args.repeats)
-            own_page = _fastest_page(images, engine.recognize, args.repeats)
+        if images:
+            plain_page, own_page = min(plain_runs), min(own_runs)
             plain.append(plain_page)
             ratios.append(total / pages / plain_page)
             own_ratios.append(total / pages / own_page)
@@ -89,15 +92,12 @@ def _timed_pipeline(path: Path, engine: PaddleOcrEngine,
     return time.perf_counter() - start, processed
 
 
-def _fastest_page(images: list[np.ndarray], predict: Callable[[np.ndarray], object], repeats: int) -> float:
-    """Seconds per page of ``predict`` over ``images``, the fastest of ``repeats`` runs."""
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for image in images:
-            predict(image)
-        runs.append(time.perf_counter() - start)
-    return min(runs) / len(images)
+def _timed_pages(images: list[np.ndarray], predict: Callable[[np.ndarray], object]) -> float:
+    """Seconds per page of ``predict`` over ``images``."""
+    start = time.perf_counter()
+    for image in images:
+        predict(image)
+    return (time.perf_counter() - start) / len(images)
 
 
 def print_summary(per_stage: dict[str, dict[str, list[float]]], plain: list[float], ratios: list[float],
