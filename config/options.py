@@ -64,11 +64,6 @@ class OcrOptions(BaseModel):
     rec_pins: dict[str, str] | None = Field(default=None, description="as det_pins, for rec_model_dir")
     cpu_threads: int = Field(default=2, ge=1)
     enable_mkldnn: bool = True
-    # oneDNN keeps the kernels it built for this many input shapes (PaddleOCR's default: 10). A
-    # page's recognition batches are as wide as its lines, so shapes rarely recur from page to page
-    # and the cache only held memory: on the dev set, 2 cut peak RSS by ~150 MiB (1.36-1.44 GiB to
-    # 1.23-1.27 GiB) at no cost in time. Results do not depend on it.
-    mkldnn_cache_capacity: int = Field(default=2, ge=1)
     # Measured on dense A4 pages at 150-300 DPI (devkit/bench_ocr.py): the longest side scaled to
     # 960 detects every line and costs least; recognition dominates the time either way.
     det_limit_side_len: int = Field(default=960, ge=32)

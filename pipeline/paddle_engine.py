@@ -169,7 +169,6 @@ def _load_paddleocr(options: OcrOptions, det: ModelFiles, rec: ModelFiles) -> An
         text_recognition_model_name=rec.name, text_recognition_model_dir=str(rec.directory),
         use_doc_orientation_classify=False, use_doc_unwarping=False, use_textline_orientation=False,
         device="cpu", enable_mkldnn=options.enable_mkldnn, cpu_threads=options.cpu_threads,
-        mkldnn_cache_capacity=options.mkldnn_cache_capacity,
         text_det_limit_side_len=options.det_limit_side_len, text_det_limit_type=options.det_limit_type,
         text_recognition_batch_size=options.rec_batch_size,
     )

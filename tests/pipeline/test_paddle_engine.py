@@ -209,13 +209,6 @@ def test_the_engine_loads_once_per_process(engine: PaddleOcrEngine) -> None:
 
 
 @pytest.mark.ocr
-def test_the_kernel_cache_setting_reaches_both_models(engine: PaddleOcrEngine) -> None:
-    pipeline = engine._ocr.paddlex_pipeline
-    for model in (pipeline.text_det_model, pipeline.text_rec_model):
-        assert model.runner._config["mkldnn_cache_capacity"] == OcrOptions().mkldnn_cache_capacity == 2
-
-
-@pytest.mark.ocr
 def test_a_rendered_line_is_read(engine: PaddleOcrEngine) -> None:
     lines = parse_paddle_result(engine.recognize(rendered_line("年度资金总额：11350万元")), page=1)
     assert [line.text for line in lines] == ["年度资金总额：11350万元"]
