@@ -81,15 +81,14 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     covered = np.bincount(labels[_box_mask(ink.shape, lines)], minlength=count)
     smallest = options.min_unread_ink * min(em for _, _, em in known) ** 2
-    reach = _reach(known)
+    reach = _within_reach(_reach(known), stats)
+    reach[:, 0] = False  # label 0 is the background
     found = []
     colours: PageColours | None = None  # measured once, for the first piece that needs it
-    for k in range(1, count):
+    for k in np.flatnonzero(reach.any(axis=0) & (stats[:, cv2.CC_STAT_AREA] >= smallest)):
         x, y, w, h, area = (int(v) for v in stats[k])
-        if area < smallest:
-            continue
         piece = BBox.of(x, y, x + w, y + h)
-        candidates = [known[n] for n in _within_reach(reach, piece)]
+        candidates = [known[n] for n in np.flatnonzero(reach[:, k])]
         inside = covered[k] > area / 2
         if inside and _explained_by_its_row(piece, candidates, extents):
             continue
@@ -131,13 +130,14 @@ def _reach(known: Sequence[tuple[int, BBox, float]]) -> np.ndarray:
                      for _, box, em in known], dtype=float).reshape(-1, 4)
 
 
-def _within_reach(reach: np.ndarray, piece: BBox) -> np.ndarray:
-    """Indices of the lines whose reach ``piece`` touches: the only ones ``_beside`` or
-    ``_unexplained`` can charge it to (each asks more), so a page's thousands of strokes are not
-    each measured against every line."""
-    _, cy = piece.center
-    return np.flatnonzero((piece.x1 >= reach[:, 0]) & (piece.x0 <= reach[:, 2])
-                          & (cy >= reach[:, 1]) & (cy <= reach[:, 3]))
+def _within_reach(reach: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """Lines × pieces (``stats`` of ``connectedComponentsWithStats``): whether the piece touches the
+    line's reach. Only those lines can ``_beside`` or ``_unexplained`` charge it to (each asks
+    more), so a page's thousands of strokes are not each measured against every line."""
+    x0, y0 = stats[:, cv2.CC_STAT_LEFT].astype(float), stats[:, cv2.CC_STAT_TOP].astype(float)
+    x1, cy = x0 + stats[:, cv2.CC_STAT_WIDTH], y0 + stats[:, cv2.CC_STAT_HEIGHT] / 2
+    lx0, ly0, lx1, ly1 = (reach[:, [i]] for i in range(4))
+    return (x1 >= lx0) & (x0 <= lx1) & (cy >= ly0) & (cy <= ly1)
 
 
 def _box_mask(shape: tuple[int, ...], lines: Sequence[TextLine]) -> np.ndarray:
