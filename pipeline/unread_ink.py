@@ -81,14 +81,14 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     covered = np.bincount(labels[_box_mask(ink.shape, lines)], minlength=count)
     smallest = options.min_unread_ink * min(em for _, _, em in known) ** 2
-    reach = _within_reach(_reach(known), stats)
-    reach[:, 0] = False  # label 0 is the background
+    in_reach = _within_reach(_reach(known), stats)
+    in_reach[:, 0] = False  # label 0 is the background
     found = []
     colours: PageColours | None = None  # measured once, for the first piece that needs it
-    for k in np.flatnonzero(reach.any(axis=0) & (stats[:, cv2.CC_STAT_AREA] >= smallest)):
+    for k in np.flatnonzero(in_reach.any(axis=0) & (stats[:, cv2.CC_STAT_AREA] >= smallest)):
         x, y, w, h, area = (int(v) for v in stats[k])
         piece = BBox.of(x, y, x + w, y + h)
-        candidates = [known[n] for n in np.flatnonzero(reach[:, k])]
+        candidates = [known[n] for n in np.flatnonzero(in_reach[:, k])]
         inside = covered[k] > area / 2
         if inside and _explained_by_its_row(piece, candidates, extents):
             continue

@@ -141,7 +141,6 @@ def test_cells_cover_grid_without_overlap(clean_pages: Pages) -> None:
     assert (covered == 1).all()
 
 
-
 def test_rule_grey_whitens_seal_and_pen_but_keeps_print_and_rules() -> None:
     """A blue scrawl (and the pixel round it) and a seal's red go white; a black rule, black print
     under the seal and grey print stay as they were."""
@@ -151,7 +150,14 @@ def test_rule_grey_whitens_seal_and_pen_but_keeps_print_and_rules() -> None:
     page[60:90, 100:160] = (90, 90, 230)  # a seal's red
     page[70:74, 110:130] = (25, 25, 40)  # print under the seal, still dark
     page[100:104, 20:60] = (150, 150, 150)  # grey print
+    page[110, 10:12] = (213, 200, 200)  # blueness 13 over a paper of 0: pen, by one
+    page[110, 30:32] = (212, 200, 200)  # blueness 12: not pen
+    page[110, 50:52] = (100, 100, 126)  # redness 26 and red above 120: seal, by one
+    page[110, 70:72] = (100, 100, 125)  # redness 25: not a seal
+    page[110, 90:92] = (60, 60, 120)  # red 120, however red: print under a seal
     grey = rule_grey(page)
+    assert grey[110, 10] == 255 and grey[110, 50] == 255
+    assert grey[110, 30] < 255 and grey[110, 70] < 255 and grey[110, 90] < 255
     assert (grey[20, 10:190] < 60).all()
     assert (grey[39:45, 19:61] == 255).all()  # the stroke with its fringe
     assert (grey[60:70, 100:160] == 255).all()

@@ -115,4 +115,3 @@ def test_born_digital_pages_untouched(pages: dict) -> None:
     doc = _doc("digital", [image])
     out_doc, out = preprocess(doc, [image])
     assert out_doc == doc and out[0] is image
-
