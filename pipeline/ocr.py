@@ -38,9 +38,11 @@ from declscan.pipeline.ocr_check import (
     completes,
     em_per_height,
     glyph_extents,
+    hole_window,
     is_suspect,
     line_em,
     reading_in_box,
+    splice,
     text_doubt,
 )
 from declscan.pipeline.placement import place_lines
@@ -48,6 +50,7 @@ from declscan.pipeline.preprocess import denoise_for_ocr
 from declscan.pipeline.reread import (
     LineReader,
     capped,
+    paper_columns,
     read_collapsed_repeats,
     read_unread_ink,
     reread_lines,
@@ -176,12 +179,13 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
 
     A line missing characters (``is_suspect``) is replaced by a complete re-reading from
     ``REREAD_VIEWS`` of its crop of ``image`` (the page before denoising) when ``engine`` is a
-    ``LineReader`` and one view reads it whole (``best_reading``). Then lines with unread ink
-    beside them or at their ends, and lines with marks that may be printed doubled, are read
-    again (``declscan.pipeline.reread``). A line still missing characters, with unread ink not
-    read, or with a doubtful text (``text_doubt``: a stray mark, a dash for 一, an uncommon
-    ideograph) keeps its text with its confidence capped at ``check.suspect_confidence`` and
-    ``TextLine.doubt`` saying why.
+    ``LineReader`` and one view reads it whole (``best_reading``). Only a window around its holes
+    is read when one can be cut at bare paper (``hole_window``), and spliced into the line. Then
+    lines with unread ink beside them or at their ends, and lines with marks that may be printed
+    doubled, are read again (``declscan.pipeline.reread``). A line still missing characters, with
+    unread ink not read, or with a doubtful text (``text_doubt``: a stray mark, a dash for 一, an
+    uncommon ideograph) keeps its text with its confidence capped at ``check.suspect_confidence``
+    and ``TextLine.doubt`` saying why.
     """
     lines = [line for line, _ in readings]
     if not check.enabled:
@@ -189,25 +193,34 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     em = em_per_height([reading for _, reading in readings if reading is not None])
     suspects = [(i, reading) for i, (_, reading) in enumerate(readings)
                 if reading is not None and is_suspect(reading, em, check)]
-    boxes = [lines[i].bbox for i, _ in suspects]
+    windows = [hole_window(reading, line_em(reading, em) or 0.0, check, paper_columns(image, lines[i].bbox))
+               for i, reading in suspects]
+    boxes = [BBox.of(window.x0, lines[i].bbox.y0, window.x1, lines[i].bbox.y1) if window else lines[i].bbox
+             for (i, _), window in zip(suspects, windows, strict=True)]
+
+    def whole(n: int, again: Reading) -> Reading:
+        """A re-reading of suspect ``n``'s crop as a reading of its whole line."""
+        window = windows[n]
+        return splice(suspects[n][1], window, again) if window else again
+
     reader = engine if isinstance(engine, LineReader) else None
     if suspects and check.reread and reader is not None:
         rereads = reread_lines(reader, image, boxes,
-                               done=lambda n, r: completes(suspects[n][1], r, em, check))
+                               done=lambda n, r: completes(suspects[n][1], whole(n, r), em, check))
     else:
         rereads = [[] for _ in boxes]
     fixed = 0
     now = [reading for _, reading in readings]
-    for (i, first), others in zip(suspects, rereads, strict=True):
-        best, still_suspect = best_reading(first, others, em, check)
+    for n, ((i, first), others) in enumerate(zip(suspects, rereads, strict=True)):
+        best, still_suspect = best_reading(first, [whole(n, again) for again in others], em, check)
         if still_suspect:
             lines[i] = capped(lines[i], check, "skipped_character")
         else:
             fixed += 1
             lines[i] = lines[i].model_copy(update={"text": best.text, "confidence": best.score})
             now[i] = best
-        log.debug("line %r missed characters: %r (%s)", first.text, best.text,
-                  "flagged" if still_suspect else "re-read")
+        log.debug("line %r missed characters: %r (%s %s)", first.text, best.text,
+                  "flagged after reading" if still_suspect else "re-read", windows[n] or "the whole line")
     if suspects:
         log.info("page %d: %d of %d lines missed characters, %d completed by a re-read",
                  lines[0].page, len(suspects), len(lines), fixed)

@@ -26,7 +26,7 @@ import functools
 import itertools
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from declscan.config.options import LineCheckOptions
@@ -44,6 +44,13 @@ DOUBLED_MARKS = re.compile(r"[-—–…~_]")  # the same marks after NFKC, any 
 STRAY_MARK = re.compile(r"\||(?<=[\u4e00-\u9fff])[Il](?=[\u4e00-\u9fff（(])")
 DASH_FOR_YI = re.compile(r"(?:^|(?<=[\u4e00-\u9fff]))[-－−](?=[\u4e00-\u9fff])")
 MIN_STEPS = 3  # CJK steps a line needs before its own spacing is trusted as the em
+# Holes are read again in a window around them rather than along the whole line: the recognizer's
+# time grows faster than a crop's width, and a crop up to ~6.7 em keeps the model's smallest input
+# shape. Two glyphs either side give it context; a window over more than this share of its line is
+# not worth it.
+WINDOW_CONTEXT = 2
+WINDOW_SHARE = 0.6
+WINDOW_CUT_REACH = 0.3  # em either side of where two glyphs' ink should part, to find bare paper
 
 
 @dataclass(frozen=True)
@@ -132,15 +139,70 @@ def worst_hole(reading: Reading, em: float, options: LineCheckOptions) -> float:
     0 or less: every gap is within its limit (``max_cjk_hole`` between CJK characters,
     ``max_hole`` next to other text, ``max_margin`` at the box's ends, all in em).
     """
+    return max(gap_excess(reading, em, options), default=0.0)
+
+
+def gap_excess(reading: Reading, em: float, options: LineCheckOptions) -> list[float]:
+    """Per gap of the reading, in order (the box's start, between each two glyphs, the box's end),
+    how far it exceeds its limit as a share of the limit (see ``worst_hole``); none without glyphs."""
     if not reading.glyphs or em <= 0:
-        return 0.0
+        return []
     extents = [_extent(g, em) for g in reading.glyphs]
-    excess = [(extents[0][0] - reading.x0) / em / options.max_margin - 1,
-              (reading.x1 - extents[-1][1]) / em / options.max_margin - 1]
+    excess = [(extents[0][0] - reading.x0) / em / options.max_margin - 1]
     for (a, b), (ea, eb) in zip(itertools.pairwise(reading.glyphs), itertools.pairwise(extents), strict=True):
         limit = options.max_cjk_hole if a.cjk and b.cjk else options.max_hole
         excess.append((eb[0] - ea[1]) / em / limit - 1)
-    return max(excess)
+    return [*excess, (reading.x1 - extents[-1][1]) / em / options.max_margin - 1]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of a line to read again around its hole: page x ``x0``..``x1``, holding the first
+    reading's glyphs ``first``..``last`` (``last`` excluded)."""
+
+    x0: float
+    x1: float
+    first: int
+    last: int
+
+
+def hole_window(reading: Reading, em: float, options: LineCheckOptions,
+                paper_column: Callable[[float, float], float | None]) -> Window | None:
+    """Where to read ``reading``'s line again for its holes: from ``WINDOW_CONTEXT`` glyphs before
+    the first gap over its limit to as many after the last, each end cut at a column of bare paper
+    that ``paper_column(a, b)`` finds between page x ``a`` and ``b`` (None: ink all along), so no
+    character is cut in two.
+
+    None, and the whole line is read again, when the line has no hole, when its text is not its
+    glyphs' in order, when no paper column parts two glyphs at an end, or when the window would
+    hold most of the line anyway (``WINDOW_SHARE``).
+    """
+    holes = [n for n, excess in enumerate(gap_excess(reading, em, options)) if excess > 0]
+    if not holes or "".join(glyph.text for glyph in reading.glyphs) != reading.text:
+        return None
+    glyphs, extents = reading.glyphs, [_extent(g, em) for g in reading.glyphs]
+    first, last = max(holes[0] - WINDOW_CONTEXT, 0), min(holes[-1] + WINDOW_CONTEXT, len(glyphs))
+
+    def cut(n: int) -> float | None:
+        """Paper between glyph n - 1 and glyph n, near where their ink is expected to part."""
+        middle = (extents[n - 1][1] + extents[n][0]) / 2
+        reach = min(WINDOW_CUT_REACH * em, (glyphs[n].centre - glyphs[n - 1].centre) / 2)
+        return paper_column(middle - reach, middle + reach)
+
+    x0 = reading.x0 if first == 0 else cut(first)
+    x1 = reading.x1 if last == len(glyphs) else cut(last)
+    if x0 is None or x1 is None or x1 - x0 > WINDOW_SHARE * (reading.x1 - reading.x0):
+        return None
+    return Window(x0, x1, first, last)
+
+
+def splice(first: Reading, window: Window, again: Reading) -> Reading:
+    """``first`` with the glyphs ``window`` holds replaced by ``again``, a reading of the window's
+    crop; scored as the less sure of the two."""
+    before, after = first.glyphs[:window.first], first.glyphs[window.last:]
+    text = "".join(g.text for g in before) + again.text + "".join(g.text for g in after)
+    return Reading(text=text, score=min(first.score, again.score), glyphs=before + again.glyphs + after,
+                   x0=first.x0, x1=first.x1, height=first.height)
 
 
 def is_suspect(reading: Reading, page_em_per_height: float | None, options: LineCheckOptions) -> bool:

@@ -5,7 +5,8 @@ Three kinds of evidence lead to a re-read, each with its own acceptance rule, so
 swaps characters read at full confidence for others:
 
 * **skipped characters** (``declscan.pipeline.ocr_check``): a hole where glyphs should be; the OCR
-  stage reads other views of the crop (:data:`REREAD_VIEWS`), accepted by ``best_reading``;
+  stage reads other views (:data:`REREAD_VIEWS`) of a window around the holes, cut at bare paper
+  (``hole_window``, :func:`paper_columns`), or of the whole line, accepted by ``best_reading``;
 * **unread ink** (``declscan.pipeline.unread_ink``): a mark beside the box that the detector left
   out, or a first or last character the recognizer skipped; the crop widened over it, accepted
   when it adds text only where the ink is (:func:`reads_the_ink`); a character wrapped alone onto
@@ -31,6 +32,7 @@ import numpy as np
 from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import LineDoubt, TextLine
+from declscan.pipeline.grid import to_grey
 from declscan.pipeline.normalize import squash
 from declscan.pipeline.ocr_check import (
     Glyph,
@@ -105,6 +107,8 @@ REREAD_VIEWS: tuple[View, ...] = (
 WRAPPED_CHARACTER = 0.5
 WRAPPED_MARGIN = 0.15  # em of paper around a wrapped character's crop: the recognizer wants a margin
 WIDTH_SLACK = 0.3  # em: a character's ink is narrower than its advance (标 inks 0.85 em of 1)
+# Darker than this is ink where a window is cut: light grey, so even a glyph's blurred edge counts.
+PAPER_COLUMN_GREY = 200
 
 
 def stretched(crop: np.ndarray) -> np.ndarray:
@@ -118,6 +122,26 @@ def line_crop(image: np.ndarray, box: BBox) -> np.ndarray | None:
     x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
     x1, y1 = min(int(np.ceil(box.x1)), width), min(int(np.ceil(box.y1)), height)
     return np.ascontiguousarray(image[y0:y1, x0:x1]) if x1 > x0 and y1 > y0 else None
+
+
+def paper_columns(image: np.ndarray, box: BBox) -> Callable[[float, float], float | None]:
+    """For the line in ``box`` on ``image``: a function of page x ``a`` and ``b`` giving the page x
+    of the column of bare paper (no pixel darker than ``PAPER_COLUMN_GREY`` in the box's rows, after
+    a 3x3 median that takes scanner specks) nearest the middle of ``a``..``b``, or None."""
+    crop = line_crop(image, box)
+    if crop is None:
+        return lambda a, b: None
+    inked = (cv2.medianBlur(to_grey(crop), 3) < PAPER_COLUMN_GREY).any(axis=0)
+    left = max(int(box.x0), 0)
+
+    def nearest(a: float, b: float) -> float | None:
+        lo, hi = max(math.ceil(a) - left, 0), min(math.floor(b) - left, len(inked) - 1)
+        bare = np.flatnonzero(~inked[lo:hi + 1]) + lo if hi >= lo else np.empty(0, int)
+        if not len(bare):
+            return None
+        return float(left + bare[np.argmin(np.abs(bare - ((a + b) / 2 - left)))])
+
+    return nearest
 
 
 def reread_lines(reader: LineReader, image: np.ndarray, boxes: Sequence[BBox],

@@ -1,9 +1,13 @@
-"""Drawn print for the tests of the OCR's ink checks: a blank A4 page and lines of solid squares."""
+"""Drawn print for the OCR tests: a blank A4 page and lines of solid squares for the ink checks, and
+lines of real characters in a CJK font for the engine."""
 
 from __future__ import annotations
 
+import subprocess
+
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
@@ -28,3 +32,16 @@ def print_line(image: np.ndarray, x0: int, y0: int, chars: int) -> TextLine:
 
 def comma(image: np.ndarray, x: int, y: int) -> None:
     cv2.ellipse(image, (x, y), (3, 5), 20, 0, 360, (0, 0, 0), -1)
+
+
+def cjk_font() -> str:
+    return subprocess.run(["fc-match", "-f", "%{file}", "WenQuanYi Zen Hei"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def rendered_line(text: str, size: int = 30) -> np.ndarray:
+    font = ImageFont.truetype(cjk_font(), size)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("RGB", (right - left + 60, bottom - top + 40), "white")
+    ImageDraw.Draw(image).text((30 - left, 20 - top), text, font=font, fill="black")
+    return np.asarray(image)[:, :, ::-1].copy()

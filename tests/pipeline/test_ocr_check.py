@@ -3,11 +3,14 @@ them), and the real engine on a noisy crop where PP-OCRv5 skips characters."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+from printed import rendered_line
 
 from declscan.config.options import LineCheckOptions, OcrOptions, PipelineOptions
 from declscan.models.document import FormDocument, PageInfo
@@ -17,11 +20,14 @@ from declscan.pipeline.ocr import check_lines, parse_paddle_readings, parse_padd
 from declscan.pipeline.ocr_check import (
     Glyph,
     Reading,
+    Window,
     best_reading,
     em_per_height,
+    hole_window,
     is_subsequence,
     is_suspect,
     line_em,
+    splice,
     text_doubt,
     worst_hole,
 )
@@ -53,6 +59,61 @@ def printed(text: str, *, skip: tuple[int, ...] = (), x0: float = 100.0, pad: fl
     kept = "".join(c for i, c in enumerate(text) if i not in skip)
     return Reading(text=kept, score=score, glyphs=tuple(glyphs), x0=x0,
                    x1=x0 + 2 * pad + len(text) * EM, height=HEIGHT)
+
+
+def paper_between_glyphs(a: float, b: float) -> float | None:
+    """``paper_columns`` of a synthetic line: bare paper at each em boundary (x0 + pad + n em)."""
+    n = np.ceil((a - 105.0) / EM)
+    x = 105.0 + n * EM
+    return x if x <= b else None
+
+
+LONG = "山西转型综合改革示范区晋中开发区国有资本运营有限公司"
+
+
+def test_a_hole_is_read_again_in_a_window_two_glyphs_either_side() -> None:
+    reading = printed(LONG, skip=(11,))  # 晋 not read
+    window = hole_window(reading, EM, OPTIONS, paper_between_glyphs)
+    assert window == Window(x0=105 + 9 * EM, x1=105 + 14 * EM, first=9, last=13)
+    assert "".join(g.text for g in reading.glyphs[window.first:window.last]) == "范区中开"
+
+
+def test_holes_near_each_end_of_a_window_share_it() -> None:
+    window = hole_window(printed(LONG, skip=(11, 15)), EM, OPTIONS, paper_between_glyphs)
+    assert window is not None and (window.first, window.last) == (9, 16)
+
+
+def test_a_hole_at_the_start_is_read_from_the_box_start() -> None:
+    reading = printed(LONG, skip=(0,))
+    window = hole_window(reading, EM, OPTIONS, paper_between_glyphs)
+    assert window == Window(x0=reading.x0, x1=105 + 3 * EM, first=0, last=2)
+
+
+@pytest.mark.parametrize("why", ["no hole", "ink at the cut", "most of the line", "text not its glyphs"])
+def test_the_whole_line_is_read_when_a_window_would_not_do(why: str) -> None:
+    reading = printed(LONG, skip=(11,))
+    paper = paper_between_glyphs
+    if why == "no hole":
+        reading = printed(LONG)
+    elif why == "ink at the cut":
+        paper = lambda a, b: None  # noqa: E731 - ink all along
+    elif why == "most of the line":
+        reading = printed("山西转型综合", skip=(3,))
+    else:
+        reading = Reading(reading.text + "”", reading.score, reading.glyphs, reading.x0, reading.x1, HEIGHT)
+    assert hole_window(reading, EM, OPTIONS, paper) is None
+
+
+def test_a_window_read_again_is_spliced_into_its_line_and_scored_as_the_less_sure() -> None:
+    first = printed(LONG, skip=(11,), score=0.98)
+    window = hole_window(first, EM, OPTIONS, paper_between_glyphs)
+    assert window is not None
+    again = printed("范区晋中开", x0=window.x0 - 5.0, score=0.93)
+    whole = splice(first, window, again)
+    assert whole.text == LONG and whole.score == 0.93
+    assert (whole.x0, whole.x1) == (first.x0, first.x1)
+    assert not is_suspect(whole, EM / HEIGHT, OPTIONS)
+    assert [g.x0 for g in whole.glyphs] == sorted(g.x0 for g in whole.glyphs)
 
 
 def test_a_complete_line_is_not_suspect() -> None:
@@ -192,3 +253,36 @@ def test_the_doubtful_character_score_flags_the_noisy_line_on_its_own(noisy_crop
     (line,) = parse_paddle_result(get_engine(OcrOptions()).recognize(noisy_crop), page=1)
     assert line.text != PRINTED
     assert line.confidence < PipelineOptions().flag_threshold
+
+
+class CropWidths:
+    """The real engine, noting the width of every crop it is asked to read alone."""
+
+    def __init__(self, engine: PaddleOcrEngine) -> None:
+        self.engine, self.widths = engine, []
+
+    def recognize(self, image: np.ndarray) -> Any:
+        return self.engine.recognize(image)
+
+    def versions(self) -> dict[str, str]:
+        return self.engine.versions()
+
+    def read_lines(self, crops: Sequence[np.ndarray]) -> list[dict[str, Any]]:
+        self.widths += [crop.shape[1] for crop in crops]
+        return self.engine.read_lines(crops)
+
+
+@pytest.mark.ocr
+def test_a_skipped_character_is_read_again_in_a_window_and_spliced(engine: PaddleOcrEngine) -> None:
+    image = rendered_line(LONG)
+    ((line, reading),) = parse_paddle_readings(engine.recognize(image), page=1)
+    assert line.text == LONG and reading is not None, "the engine no longer reads the line whole"
+    k = LONG.index("晋")  # taken out, as the recognizer skips a character at full confidence
+    skipped = Reading(LONG[:k] + LONG[k + 1:], reading.score, reading.glyphs[:k] + reading.glyphs[k + 1:],
+                      reading.x0, reading.x1, reading.height)
+    reader = CropWidths(engine)
+    short = line.model_copy(update={"text": skipped.text})
+    (checked,) = check_lines([(short, skipped)], image, reader, OPTIONS)
+    assert checked.text == LONG and checked.confidence > OPTIONS.suspect_confidence
+    assert reader.widths and max(reader.widths) < 0.6 * line.bbox.width
+

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from printed import rendered_line
 
 from declscan.config.options import OcrOptions
 from declscan.pipeline.ocr import parse_paddle_result
@@ -28,19 +27,6 @@ from declscan.pipeline.paddle_engine import (
     word_classes,
 )
 from declscan.pipeline.selfcheck import SelfCheckError, self_check
-
-
-def cjk_font() -> str:
-    return subprocess.run(["fc-match", "-f", "%{file}", "WenQuanYi Zen Hei"],
-                          capture_output=True, text=True, check=True).stdout
-
-
-def rendered_line(text: str, size: int = 30) -> np.ndarray:
-    font = ImageFont.truetype(cjk_font(), size)
-    left, top, right, bottom = font.getbbox(text)
-    image = Image.new("RGB", (right - left + 60, bottom - top + 40), "white")
-    ImageDraw.Draw(image).text((30 - left, 20 - top), text, font=font, fill="black")
-    return np.asarray(image)[:, :, ::-1].copy()
 
 
 def corrupted_copy(tmp_path: Path, name: str, file: str) -> Path:

@@ -15,7 +15,13 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import TextLine
 from declscan.pipeline.ocr_check import adds_only_repeats, hides_repeats
-from declscan.pipeline.reread import read_collapsed_repeats, read_unread_ink, reads_the_ink, reread_lines
+from declscan.pipeline.reread import (
+    paper_columns,
+    read_collapsed_repeats,
+    read_unread_ink,
+    reads_the_ink,
+    reread_lines,
+)
 from declscan.pipeline.unread_ink import UnreadInk, unread_ink
 
 OPTIONS = LineCheckOptions()
@@ -301,3 +307,17 @@ def test_a_line_is_read_in_the_next_view_only_while_the_views_before_have_not_co
     assert [len(readings) for readings in read] == [1, 2, 0]  # the box off the page has no crop
     assert len(reader.crops) == 3
     assert [len(r) for r in reread_lines(FixedReader("示范区"), image, boxes, views=views)] == [2, 2, 0]
+
+
+def test_a_window_is_cut_only_where_a_column_is_bare_paper() -> None:
+    image = np.full((60, 300, 3), 255, np.uint8)
+    image[20:40, 50:100] = 0  # a glyph
+    image[20:40, 104:150] = 0  # the next, 4 px of paper between them
+    image[30, 102] = 0  # a scanner speck in that gap: not ink
+    image[20:40, 150:200] = 180  # a faint glyph right against it: ink all the same
+    nearest = paper_columns(image, BBox.of(10, 10, 290, 50))
+    assert nearest(95, 110) == 102.0  # the speck's column, nearest the middle
+    assert nearest(60, 90) is None  # inside a glyph
+    assert nearest(140, 160) is None  # glyph against faint glyph
+    assert nearest(200, 260) == 230.0  # bare paper all along: the middle
+
