@@ -193,26 +193,29 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     em = em_per_height([reading for _, reading in readings if reading is not None])
     suspects = [(i, reading) for i, (_, reading) in enumerate(readings)
                 if reading is not None and is_suspect(reading, em, check)]
+    reader = engine if isinstance(engine, LineReader) and check.reread else None
     windows = [hole_window(reading, line_em(reading, em) or 0.0, check, paper_columns(image, lines[i].bbox))
-               for i, reading in suspects]
+               if reader else None for i, reading in suspects]
     boxes = [BBox.of(window.x0, lines[i].bbox.y0, window.x1, lines[i].bbox.y1) if window else lines[i].bbox
              for (i, _), window in zip(suspects, windows, strict=True)]
 
-    def whole(n: int, again: Reading) -> Reading:
-        """A re-reading of suspect ``n``'s crop as a reading of its whole line."""
+    def whole(n: int, again: Reading) -> Reading | None:
+        """A re-reading of suspect ``n``'s crop as a reading of its whole line (``splice``)."""
         window = windows[n]
         return splice(suspects[n][1], window, again) if window else again
 
-    reader = engine if isinstance(engine, LineReader) else None
-    if suspects and check.reread and reader is not None:
-        rereads = reread_lines(reader, image, boxes,
-                               done=lambda n, r: completes(suspects[n][1], whole(n, r), em, check))
+    def done(n: int, again: Reading) -> bool:
+        return (line := whole(n, again)) is not None and completes(suspects[n][1], line, em, check)
+
+    if suspects and reader is not None:
+        rereads = reread_lines(reader, image, boxes, done=done)
     else:
         rereads = [[] for _ in boxes]
     fixed = 0
     now = [reading for _, reading in readings]
     for n, ((i, first), others) in enumerate(zip(suspects, rereads, strict=True)):
-        best, still_suspect = best_reading(first, [whole(n, again) for again in others], em, check)
+        spliced = [line for again in others if (line := whole(n, again)) is not None]
+        best, still_suspect = best_reading(first, spliced, em, check)
         if still_suspect:
             lines[i] = capped(lines[i], check, "skipped_character")
         else:
@@ -232,7 +235,7 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
     # A line read again since has other glyphs than ``now`` holds: its characters are placed anew.
     still = [reading if (before.text, before.bbox) == (after.text, after.bbox) else None
              for reading, before, after in zip(now, read, lines, strict=True)]
-    lines = check_mark_shapes(lines, image, reader if check.reread else None, check, still)
+    lines = check_mark_shapes(lines, image, reader, check, still)
     return [capped(line, check, doubt) if (doubt := text_doubt(line.text)) else line for line in lines]
 
 

@@ -157,13 +157,15 @@ def gap_excess(reading: Reading, em: float, options: LineCheckOptions) -> list[f
 
 @dataclass(frozen=True)
 class Window:
-    """A stretch of a line to read again around its hole: page x ``x0``..``x1``, holding the first
-    reading's glyphs ``first``..``last`` (``last`` excluded)."""
+    """A stretch of a line to read again around its holes: page x ``x0``..``x1``, holding the first
+    reading's glyphs ``first``..``last`` (``last`` excluded) and its ``holes`` (gap n lies before
+    glyph n)."""
 
     x0: float
     x1: float
     first: int
     last: int
+    holes: tuple[int, ...]
 
 
 def hole_window(reading: Reading, em: float, options: LineCheckOptions,
@@ -193,12 +195,18 @@ def hole_window(reading: Reading, em: float, options: LineCheckOptions,
     x1 = reading.x1 if last == len(glyphs) else cut(last)
     if x0 is None or x1 is None or x1 - x0 > WINDOW_SHARE * (reading.x1 - reading.x0):
         return None
-    return Window(x0, x1, first, last)
+    return Window(x0, x1, first, last, tuple(holes))
 
 
-def splice(first: Reading, window: Window, again: Reading) -> Reading:
+def splice(first: Reading, window: Window, again: Reading) -> Reading | None:
     """``first`` with the glyphs ``window`` holds replaced by ``again``, a reading of the window's
-    crop; scored as the less sure of the two."""
+    crop, scored as the less sure of the two; None unless ``again`` reads the window's glyphs as
+    they were with characters added at its holes alone. A window's edge may still cut a stroke
+    of the glyph beyond it, which would read as a character there."""
+    edges = (window.first, *window.holes, window.last)
+    pieces = ["".join(g.text for g in first.glyphs[a:b]) for a, b in itertools.pairwise(edges)]
+    if not re.fullmatch("(.*)".join(re.escape(squash(piece)) for piece in pieces), squash(again.text)):
+        return None
     before, after = first.glyphs[:window.first], first.glyphs[window.last:]
     text = "".join(g.text for g in before) + again.text + "".join(g.text for g in after)
     return Reading(text=text, score=min(first.score, again.score), glyphs=before + again.glyphs + after,

@@ -74,19 +74,19 @@ LONG = "山西转型综合改革示范区晋中开发区国有资本运营有限
 def test_a_hole_is_read_again_in_a_window_two_glyphs_either_side() -> None:
     reading = printed(LONG, skip=(11,))  # 晋 not read
     window = hole_window(reading, EM, OPTIONS, paper_between_glyphs)
-    assert window == Window(x0=105 + 9 * EM, x1=105 + 14 * EM, first=9, last=13)
+    assert window == Window(x0=105 + 9 * EM, x1=105 + 14 * EM, first=9, last=13, holes=(11,))
     assert "".join(g.text for g in reading.glyphs[window.first:window.last]) == "范区中开"
 
 
 def test_holes_near_each_end_of_a_window_share_it() -> None:
     window = hole_window(printed(LONG, skip=(11, 15)), EM, OPTIONS, paper_between_glyphs)
-    assert window is not None and (window.first, window.last) == (9, 16)
+    assert window is not None and (window.first, window.last, window.holes) == (9, 16, (11, 14))
 
 
 def test_a_hole_at_the_start_is_read_from_the_box_start() -> None:
     reading = printed(LONG, skip=(0,))
     window = hole_window(reading, EM, OPTIONS, paper_between_glyphs)
-    assert window == Window(x0=reading.x0, x1=105 + 3 * EM, first=0, last=2)
+    assert window == Window(x0=reading.x0, x1=105 + 3 * EM, first=0, last=2, holes=(0,))
 
 
 @pytest.mark.parametrize("why", ["no hole", "ink at the cut", "most of the line", "text not its glyphs"])
@@ -110,7 +110,7 @@ def test_a_window_read_again_is_spliced_into_its_line_and_scored_as_the_less_sur
     assert window is not None
     again = printed("范区晋中开", x0=window.x0 - 5.0, score=0.93)
     whole = splice(first, window, again)
-    assert whole.text == LONG and whole.score == 0.93
+    assert whole is not None and whole.text == LONG and whole.score == 0.93
     assert (whole.x0, whole.x1) == (first.x0, first.x1)
     assert not is_suspect(whole, EM / HEIGHT, OPTIONS)
     assert [g.x0 for g in whole.glyphs] == sorted(g.x0 for g in whole.glyphs)
@@ -253,6 +253,16 @@ def test_the_doubtful_character_score_flags_the_noisy_line_on_its_own(noisy_crop
     (line,) = parse_paddle_result(get_engine(OcrOptions()).recognize(noisy_crop), page=1)
     assert line.text != PRINTED
     assert line.confidence < PipelineOptions().flag_threshold
+
+
+@pytest.mark.parametrize("read", ["小范区晋中开", "范区晋中开1", "范区晋开", "范区晋中升", "范晋区中开"])
+def test_a_window_read_otherwise_than_as_its_glyphs_with_the_hole_filled_is_not_spliced(read: str) -> None:
+    """A stroke of the glyph beyond a cut read as a character at either edge; a context glyph
+    dropped or changed; a character added away from the hole: each would pass as the line whole."""
+    first = printed(LONG, skip=(11,))
+    window = hole_window(first, EM, OPTIONS, paper_between_glyphs)
+    assert window is not None
+    assert splice(first, window, printed(read, x0=window.x0 - 5.0)) is None
 
 
 class CropWidths:

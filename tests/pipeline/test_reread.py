@@ -315,9 +315,11 @@ def test_a_window_is_cut_only_where_a_column_is_bare_paper() -> None:
     image[20:40, 104:150] = 0  # the next, 4 px of paper between them
     image[30, 102] = 0  # a scanner speck in that gap: not ink
     image[20:40, 150:200] = 180  # a faint glyph right against it: ink all the same
+    image[30, 250:280] = 0  # a one-pixel stroke of 一
     nearest = paper_columns(image, BBox.of(10, 10, 290, 50))
     assert nearest(95, 110) == 102.0  # the speck's column, nearest the middle
     assert nearest(60, 90) is None  # inside a glyph
     assert nearest(140, 160) is None  # glyph against faint glyph
-    assert nearest(200, 260) == 230.0  # bare paper all along: the middle
+    assert nearest(200, 240) == 220.0  # bare paper all along: the middle
+    assert nearest(255, 275) is None  # the stroke is ink, however thin
 
