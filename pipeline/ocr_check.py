@@ -158,14 +158,16 @@ def gap_excess(reading: Reading, em: float, options: LineCheckOptions) -> list[f
 @dataclass(frozen=True)
 class Window:
     """A stretch of a line to read again around its holes: page x ``x0``..``x1``, holding the first
-    reading's glyphs ``first``..``last`` (``last`` excluded) and its ``holes`` (gap n lies before
-    glyph n)."""
+    reading's glyphs ``first``..``last`` (``last`` excluded), its ``holes`` (gap n lies before
+    glyph n) and their ``spans``: page x from where the ink before each should end to where the
+    ink after it should start."""
 
     x0: float
     x1: float
     first: int
     last: int
     holes: tuple[int, ...]
+    spans: tuple[tuple[float, float], ...]
 
 
 def hole_window(reading: Reading, em: float, options: LineCheckOptions,
@@ -195,17 +197,23 @@ def hole_window(reading: Reading, em: float, options: LineCheckOptions,
     x1 = reading.x1 if last == len(glyphs) else cut(last)
     if x0 is None or x1 is None or x1 - x0 > WINDOW_SHARE * (reading.x1 - reading.x0):
         return None
-    return Window(x0, x1, first, last, tuple(holes))
+    bounds = [reading.x0, *(x for extent in extents for x in extent), reading.x1]  # gap n: 2n, 2n+1
+    return Window(x0, x1, first, last, tuple(holes), tuple((bounds[2 * n], bounds[2 * n + 1]) for n in holes))
 
 
 def splice(first: Reading, window: Window, again: Reading) -> Reading | None:
     """``first`` with the glyphs ``window`` holds replaced by ``again``, a reading of the window's
     crop, scored as the less sure of the two; None unless ``again`` reads the window's glyphs as
-    they were with characters added at its holes alone. A window's edge may still cut a stroke
-    of the glyph beyond it, which would read as a character there."""
+    they were with characters added at its holes alone, in its text and on the page (the glyphs
+    whose centres lie outside the holes' spans read the window's own). A window's edge may still
+    cut a stroke of the glyph beyond it, which would read as a character there: a ``一`` beside
+    ``一一`` would pass on text alone."""
     edges = (window.first, *window.holes, window.last)
     pieces = ["".join(g.text for g in first.glyphs[a:b]) for a, b in itertools.pairwise(edges)]
     if not re.fullmatch("(.*)".join(re.escape(squash(piece)) for piece in pieces), squash(again.text)):
+        return None
+    outside = "".join(g.text for g in again.glyphs if not any(a <= g.centre <= b for a, b in window.spans))
+    if "".join(g.text for g in again.glyphs) != again.text or squash(outside) != squash("".join(pieces)):
         return None
     before, after = first.glyphs[:window.first], first.glyphs[window.last:]
     text = "".join(g.text for g in before) + again.text + "".join(g.text for g in after)

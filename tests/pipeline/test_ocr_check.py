@@ -74,7 +74,8 @@ LONG = "山西转型综合改革示范区晋中开发区国有资本运营有限
 def test_a_hole_is_read_again_in_a_window_two_glyphs_either_side() -> None:
     reading = printed(LONG, skip=(11,))  # 晋 not read
     window = hole_window(reading, EM, OPTIONS, paper_between_glyphs)
-    assert window == Window(x0=105 + 9 * EM, x1=105 + 14 * EM, first=9, last=13, holes=(11,))
+    assert window == Window(x0=105 + 9 * EM, x1=105 + 14 * EM, first=9, last=13, holes=(11,),
+                            spans=((105 + 11 * EM, 105 + 12 * EM),))
     assert "".join(g.text for g in reading.glyphs[window.first:window.last]) == "范区中开"
 
 
@@ -86,7 +87,8 @@ def test_holes_near_each_end_of_a_window_share_it() -> None:
 def test_a_hole_at_the_start_is_read_from_the_box_start() -> None:
     reading = printed(LONG, skip=(0,))
     window = hole_window(reading, EM, OPTIONS, paper_between_glyphs)
-    assert window == Window(x0=reading.x0, x1=105 + 3 * EM, first=0, last=2, holes=(0,))
+    assert window == Window(x0=reading.x0, x1=105 + 3 * EM, first=0, last=2, holes=(0,),
+                            spans=((reading.x0, 105 + EM),))
 
 
 @pytest.mark.parametrize("why", ["no hole", "ink at the cut", "most of the line", "text not its glyphs"])
@@ -263,6 +265,16 @@ def test_a_window_read_otherwise_than_as_its_glyphs_with_the_hole_filled_is_not_
     window = hole_window(first, EM, OPTIONS, paper_between_glyphs)
     assert window is not None
     assert splice(first, window, printed(read, x0=window.x0 - 5.0)) is None
+
+
+def test_a_stroke_beside_a_repeated_character_read_as_one_more_is_not_spliced() -> None:
+    """``晋`` skipped before ``一一``: a window reading ``范区晋一一一`` matches its text with ``晋一``
+    filling the hole, but the third ``一`` lies at the window's edge, not in the hole."""
+    first = printed("山西转型示范区晋一一对应关系", skip=(7,))
+    window = hole_window(first, EM, OPTIONS, paper_between_glyphs)
+    assert window is not None and window.holes == (7,)
+    assert splice(first, window, printed("范区晋一一一", x0=window.x0 - 5.0)) is None
+    assert splice(first, window, printed("范区晋一一", x0=window.x0 - 5.0)) is not None
 
 
 class CropWidths:
