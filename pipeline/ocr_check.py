@@ -174,8 +174,8 @@ def hole_window(reading: Reading, em: float, options: LineCheckOptions,
                 paper_column: Callable[[float, float], float | None]) -> Window | None:
     """Where to read ``reading``'s line again for its holes: from ``WINDOW_CONTEXT`` glyphs before
     the first gap over its limit to as many after the last, each end cut at a column of bare paper
-    that ``paper_column(a, b)`` finds between page x ``a`` and ``b`` (None: ink all along), so no
-    character is cut in two.
+    that ``paper_column(a, b)`` finds between page x ``a`` and ``b`` (None: ink all along). A cut
+    can still fall inside a character like 川; ``splice`` refuses what that reads.
 
     None, and the whole line is read again, when the line has no hole, when its text is not its
     glyphs' in order, when no paper column parts two glyphs at an end, or when the window would
