@@ -92,26 +92,30 @@ def rule_grey(image: np.ndarray) -> np.ndarray:
     # One split and 8-bit OpenCV operations: the page is read by grid detection and the unread-ink
     # search alike, and numpy's boolean masks took 40 ms a page here.
     blue, green, red = cv2.split(image)
-    blueness = _excess(blue, green, red)
-    pen = _above(blueness, _paper_level(blueness[::4, ::4]) + PEN_BLUENESS)
-    pen = cv2.dilate(pen, np.ones((3, 3), np.uint8))  # with its blurred fringe, grey but no bluer
+    # with its blurred fringe, grey but no bluer
+    pen = cv2.dilate(_pen_ink(_excess(blue, green, red)), np.ones((3, 3), np.uint8))
     return cv2.max(grey, cv2.bitwise_or(pen, _seal_ink(red, _excess(red, green, blue))))
 
 
 def pen_mask(image: np.ndarray, paper: float | None = None) -> np.ndarray:
     """Blue pen ink (BGR page or part of one): bluer than the page's paper (``paper_blueness`` of
     the whole page; by default of ``image``) by more than ``PEN_BLUENESS``."""
-    blueness = _blueness(image)
-    return blueness > (paper_blueness(image) if paper is None else paper) + PEN_BLUENESS
+    return _pen_ink(_blueness(image), paper) > 0
+
+
+def _pen_ink(blueness: np.ndarray, paper: float | None = None) -> np.ndarray:
+    """``pen_mask`` from a page's ``_blueness``, as 255 where pen ink is."""
+    return _above(blueness, (_paper_level(blueness) if paper is None else paper) + PEN_BLUENESS)
 
 
 def paper_blueness(image: np.ndarray) -> float:
     """How blue a BGR page's paper is: B - max(G, R), at least 0, over the page (mostly paper)."""
-    return _paper_level(_blueness(image[::4, ::4]))
+    return _paper_level(_blueness(image))
 
 
 def _paper_level(blueness: np.ndarray) -> float:
-    return float(np.median(blueness))
+    """``paper_blueness`` from a page's ``_blueness``: its median over every fourth pixel."""
+    return float(np.median(blueness[::4, ::4]))
 
 
 def _blueness(image: np.ndarray) -> np.ndarray:
