@@ -6,7 +6,8 @@ on a row of its own. Its recognizer skips a first character, or a half-width com
 full confidence. No score can tell; the field reads whole and wrong. This module finds such ink on
 the page: connected pieces of ink, table rules removed, big enough to be print (not scanner noise
 or a dotted placeholder), that either no line box covers and lie just after or before a line on
-its row or on the row below and under it, or lie inside a box where no glyph read explains them.
+its row or on the row below and under it (not past the end of a line on that row: wrapped text
+starts its row), or lie inside a box where no glyph read explains them.
 Each is charged to the nearest line. A piece beyond a rule belongs to another cell and is not
 charged; nor is one that a glyph of the line on whose row it lies explains (boxes of neighbouring
 rows overlap), nor ink that is not print: a seal's remnant, a signature's core, a stretch of a rule
@@ -100,6 +101,8 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
                 hit = _unexplained(piece, box, extents[i] if extents else None, em)
             else:
                 hit = _beside(piece, box, em)
+                if hit and hit[1] == "below" and _past_a_row_end(piece, box, lines):
+                    hit = None
             if hit and not _ruled_between(vertical, horizontal, piece, box, hit[1]):
                 near.append((hit[0], i, hit[1], em))
         if near:
@@ -159,6 +162,15 @@ def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
     elif box.y1 < cy <= box.y1 + BELOW_ROWS * box.height and box.x0 - em / 2 <= piece.x0 <= box.x1:
         return cy - box.y1, "below"
     return None
+
+
+def _past_a_row_end(piece: BBox, box: BBox, lines: Sequence[TextLine]) -> bool:
+    """True when ``piece`` lies past the end of a line on its row under ``box`` (their x-ranges
+    overlap): a speck after that row's text, not a character wrapped from ``box``'s row, which
+    would start the row (and, in a centred cell, lie alone on it)."""
+    _, cy = piece.center
+    return any(b.y0 <= cy <= b.y1 and b.x1 <= piece.x0 and b.x1 > box.x0 and b.x0 < box.x1
+               for b in (line.bbox for line in lines))
 
 
 def _explained_by_its_row(piece: BBox, candidates: Sequence[tuple[int, BBox, float]],

@@ -54,6 +54,17 @@ def test_a_lone_mark_at_the_start_of_the_next_row_is_charged_to_the_line_above()
     assert (found.line, found.side) == (1, "below")
 
 
+def test_a_speck_past_the_end_of_the_next_rows_text_is_not_wrapped_from_the_line_above() -> None:
+    image = page()
+    first = print_line(image, 100, 100, 10)
+    second = print_line(image, 100, int(first.bbox.y1) + 4, 5)  # the paragraph's last row
+    comma(image, int(second.bbox.x1) + 2 * int(EM), int(second.bbox.y1) - 6)  # beyond its reach
+    assert unread_ink(image, [first, second], [EM, EM], OPTIONS) == []
+    comma(image, 104, int(second.bbox.y1) + 12)  # a mark wrapped alone onto the row below it
+    (found,) = unread_ink(image, [first, second], [EM, EM], OPTIONS)
+    assert (found.line, found.side) == (1, "below")
+
+
 def test_a_centred_cells_last_character_on_a_row_of_its_own_is_charged_to_the_line_above() -> None:
     image = page()
     line = print_line(image, 100, 100, 10)
@@ -205,16 +216,15 @@ def test_ink_below_not_read_as_the_characters_it_holds_is_flagged(characters: in
     assert bool(reader.crops) is bool(characters)
 
 
-def test_ink_below_is_not_read_with_a_line_the_detector_read_beside_it() -> None:
+def test_ink_below_is_not_read_with_a_line_its_crop_reaches_into() -> None:
     image = page()
     line = print_line(image, 100, 100, 12)
     y = int(line.bbox.y1) + 8
     print_line(image, 100, y, 1)  # a character wrapped at the row's start, left out...
-    beside = print_line(image, 200, y, 4)  # ...then a line the detector read...
-    comma(image, 400, y + 18)  # ...and a mark under the line's end: one crop would hold all three
-    reader = FixedReader("字字字字字，")
-    read, again = read_unread_ink([line, beside], [EM, EM], [None, None], image, reader, OPTIONS)
-    assert (read.text, read.doubt, again) == (line.text, "unread_ink", beside)
+    under = print_line(image, 100, y + int(EM) - 2, 4)  # ...over a row whose box reaches up to it
+    reader = FixedReader("字字")
+    read, again = read_unread_ink([line, under], [EM, EM], [None, None], image, reader, OPTIONS)
+    assert (read.text, read.doubt, again) == (line.text, "unread_ink", under)
     assert reader.crops == []
 
 
