@@ -23,6 +23,7 @@ from declscan.pipeline.ocr_check import (
     Window,
     best_reading,
     em_per_height,
+    glyph_extents,
     hole_window,
     is_subsequence,
     is_suspect,
@@ -66,6 +67,13 @@ def paper_between_glyphs(a: float, b: float) -> float | None:
     n = np.ceil((a - 105.0) / EM)
     x = 105.0 + n * EM
     return x if x <= b else None
+
+
+def test_a_percent_sign_inks_past_its_column() -> None:
+    reading = printed("≥90%")
+    *_, (_, digits_end), (_, percent_end) = glyph_extents(reading, EM) or ()
+    assert digits_end == reading.glyphs[-2].x1, "a digit inks where its column is"
+    assert percent_end == reading.glyphs[-1].x1 + 0.25 * EM
 
 
 LONG = "山西转型综合改革示范区晋中开发区国有资本运营有限公司"
