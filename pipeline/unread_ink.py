@@ -35,6 +35,7 @@ from declscan.pipeline.not_print import (
     is_rule_fragment,
     is_seal_remnant,
 )
+from declscan.pipeline.ocr_check import BLANK_AFTER, BLANK_BEFORE
 
 Side = Literal["after", "before", "below", "start", "within", "end"]
 Extents = tuple[tuple[float, float], ...]  # where each glyph read is expected to have its ink
@@ -100,9 +101,7 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
             if inside:
                 hit = _unexplained(piece, box, extents[i] if extents else None, em)
             else:
-                hit = _beside(piece, box, em)
-                if hit and hit[1] == "below" and _past_a_row_end(piece, box, lines):
-                    hit = None
+                hit = _beside_unread(piece, lines[i], extents[i] if extents else None, em, lines)
             if hit and not _ruled_between(vertical, horizontal, piece, box, hit[1]):
                 near.append((hit[0], i, hit[1], em))
         if near:
@@ -162,6 +161,34 @@ def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
     elif box.y1 < cy <= box.y1 + BELOW_ROWS * box.height and box.x0 - em / 2 <= piece.x0 <= box.x1:
         return cy - box.y1, "below"
     return None
+
+
+def _beside_unread(piece: BBox, line: TextLine, extents: Extents | None, em: float,
+                   lines: Sequence[TextLine]) -> tuple[float, Side] | None:
+    """``_beside`` the line's box, unless ``piece`` is a speck past another row's end
+    (``_past_a_row_end``) or the line's own end mark that its box clipped (``_clipped_mark``)."""
+    hit = _beside(piece, line.bbox, em)
+    if hit is None:
+        return None
+    if hit[1] == "below":
+        return None if _past_a_row_end(piece, line.bbox, lines) else hit
+    return None if _clipped_mark(piece, line.text, extents, em, hit[1]) else hit
+
+
+def _clipped_mark(piece: BBox, text: str, extents: Extents | None, em: float, side: Side) -> bool:
+    """True when ``piece``, just after (or before) the box, is where the line reads its last (first)
+    glyph, a mark whose ink the box cut off (a ``，`` at a row's end). Only a mark: a character
+    left out after an ideograph would lie within slack of the ideograph's em."""
+    if not extents:
+        return False
+    if side == "after" and text[-1] in BLANK_AFTER:
+        x0, x1 = extents[-1]
+    elif side == "before" and text[0] in BLANK_BEFORE:
+        x0, x1 = extents[0]
+    else:
+        return False
+    slack = GLYPH_SLACK * em
+    return x0 - slack <= piece.center[0] <= x1 + slack
 
 
 def _past_a_row_end(piece: BBox, box: BBox, lines: Sequence[TextLine]) -> bool:

@@ -36,6 +36,18 @@ def test_a_mark_just_past_the_box_is_unread_ink_after_the_line() -> None:
     assert found.box.x0 >= line.bbox.x1
 
 
+@pytest.mark.parametrize(("last", "unread"), [("，", False), ("字", True)])
+def test_a_closing_mark_its_box_cut_off_is_the_lines_own(last: str, unread: bool) -> None:
+    image = page()
+    line = print_line(image, 100, 100, 9)
+    comma(image, int(line.bbox.x1) + 6, int(line.bbox.y1) - 4)  # its ink past the box
+    line = line.model_copy(update={"text": line.text + last})
+    read = extents_of(range(9))
+    mark = (read[-1][1], read[-1][1] + 6 + EM / 2) if last == "，" else (read[-1][1], read[-1][1] + EM)
+    found = unread_ink(image, [line], [EM], OPTIONS, [(*read, mark)])
+    assert [ink.side for ink in found] == (["after"] if unread else [])
+
+
 def test_ink_inside_boxes_specks_and_the_next_cell_are_not_unread() -> None:
     image = page()
     line = print_line(image, 100, 100, 10)
