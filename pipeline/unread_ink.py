@@ -10,7 +10,7 @@ its row or on the row below and under it (not past the end of a line on that row
 starts its row), or lie inside a box where no glyph read explains them.
 Each is charged to the nearest line. A piece beyond a rule belongs to another cell and is not
 charged; nor is one that a glyph of the line on whose row it lies explains (boxes of neighbouring
-rows overlap), nor ink that is not print: a seal's remnant, a signature's core, a stretch of a rule
+rows overlap) or a row's closing mark that its box cut off, nor ink that is not print: a seal's remnant, a signature's core, a stretch of a rule
 a seal broke, a placeholder's dots (``declscan.pipeline.not_print``). Pure: image and lines in,
 findings out.
 """
