@@ -25,6 +25,7 @@ class GridCell(BaseModel):
     bbox: BBox
     lines: tuple[str, ...] = ()
     confidence: float | None = None
+    unread_ink: bool = Field(default=False, description="print in the cell, though no text was read there")
 
     @property
     def text(self) -> str:

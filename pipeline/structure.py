@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from declscan.config.options import LineCheckOptions
 from declscan.models.document import FormDocument
 from declscan.models.ocr import TextLine
 from declscan.models.tables import GridCell, TableGrid
-from declscan.pipeline.grid import detect_grid
+from declscan.pipeline.grid import detect_grid, px_per_mm
+from declscan.pipeline.unread_ink import inked_cells
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +20,15 @@ CROSSING_TOLERANCE = 0.25  # share of a line's width that may stick out of its c
 # Centres of two lines on one row differ by skew only (≤ 0.2 of a box); stacked lines by a line pitch
 # (≥ 0.55 of a box even when the detector pads boxes to twice the text's height).
 SAME_ROW = 0.35
+# The forms' body print is 10.5 pt, about 3.7 mm an em: what ink in an empty cell is measured by.
+BODY_EM_MM = 3.7
 
 
-def detect_tables(doc: FormDocument, images: list[np.ndarray]) -> FormDocument:
-    """``doc.tables``: one filled TableGrid per page that has a ruled table, in page order.
+def detect_tables(doc: FormDocument, images: list[np.ndarray],
+                  check: LineCheckOptions | None = None) -> FormDocument:
+    """``doc.tables``: one filled TableGrid per page that has a ruled table, in page order, each
+    cell the OCR read nothing in but that holds print marked ``unread_ink`` (``check``: how big
+    print is; defaults).
 
     ``doc.lines`` (set by the OCR stage) is kept whole: lines outside every table (title, footer)
     are what the mapper reads outside the grid.
@@ -32,7 +39,8 @@ def detect_tables(doc: FormDocument, images: list[np.ndarray]) -> FormDocument:
         if grid is None:
             log.info("page %d: no ruled table", info.number)
             continue
-        tables.append(fill_cells(grid, [line for line in doc.lines if line.page == info.number]))
+        filled = fill_cells(grid, [line for line in doc.lines if line.page == info.number])
+        tables.append(mark_inked_cells(filled, image, check or LineCheckOptions()))
         log.debug("page %d: %d x %d grid, %d cells", info.number, grid.n_rows, grid.n_cols, len(grid.cells))
     return doc.model_copy(update={"tables": tuple(tables)})
 
@@ -56,6 +64,16 @@ def fill_cells(grid: TableGrid, lines: Sequence[TextLine]) -> TableGrid:
         confidence = min((line.confidence for line in inside), default=None)
         cells.append(cell.model_copy(update={"lines": tuple(line.text for line in inside),
                                              "confidence": confidence}))
+    return grid.model_copy(update={"cells": tuple(cells)})
+
+
+def mark_inked_cells(grid: TableGrid, image: np.ndarray, check: LineCheckOptions) -> TableGrid:
+    """The grid with ``unread_ink`` set on each cell with no text that holds print (``inked_cells``)."""
+    empty = [i for i, cell in enumerate(grid.cells) if not cell.lines]
+    inked = inked_cells(image, [grid.cells[i].bbox for i in empty], BODY_EM_MM * px_per_mm(image), check)
+    cells = list(grid.cells)
+    for i in (i for i, ink in zip(empty, inked, strict=True) if ink):
+        cells[i] = cells[i].model_copy(update={"unread_ink": True})
     return grid.model_copy(update={"cells": tuple(cells)})
 
 

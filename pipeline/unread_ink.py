@@ -7,12 +7,13 @@ full confidence. No score can tell; the field reads whole and wrong. This module
 the page: connected pieces of ink, table rules removed, big enough to be print (not scanner noise
 or a dotted placeholder), that either no line box covers and lie just after or before a line on
 its row or on the row below and under it (not past the end of a line on that row: wrapped text
-starts its row), or lie inside a box where no glyph read explains them.
-Each is charged to the nearest line. A piece beyond a rule belongs to another cell and is not
-charged; nor is one that a glyph of the line on whose row it lies explains (boxes of neighbouring
-rows overlap) or a row's closing mark that its box cut off, nor ink that is not print: a seal's remnant, a signature's core, a stretch of a rule
-a seal broke, a placeholder's dots (``declscan.pipeline.not_print``). Pure: image and lines in,
-findings out.
+starts its row), or lie inside a box where no glyph read explains them. Each is charged to the
+nearest line. A piece beyond a rule belongs to another cell and is not charged; nor is one that a
+glyph of the line on whose row it lies explains (boxes of neighbouring rows overlap) or a row's
+closing mark that its box cut off, nor ink that is not print: a seal's remnant, a signature's
+core, a stretch of a rule a seal broke, a placeholder's dots (``declscan.pipeline.not_print``).
+``inked_cells`` asks the same of table cells the OCR read nothing in. Pure: image and lines (or
+cells) in, findings out.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ BELOW_ROWS = 1.6  # the next row starts within this many box heights below the l
 # catches a half-width comma skipped between two characters (0.25 did not) for 0.6-1.4 points
 # more review load.
 GLYPH_SLACK = 0.15
+CELL_MARGIN = 0.15  # em inside a cell's rules where a rule's blurred edge, not print, may lie
+# A value alone in a cell is a character: a digit is 0.7 em tall, 一 0.8 em wide. A mark or a
+# scanner speck (up to 0.3 em on the harsh dev set) alone is no value.
+CELL_CHARACTER = 0.4
 
 
 @dataclass(frozen=True)
@@ -74,14 +79,8 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
         raise ValueError(f"{len(extents)} extents for {len(lines)} lines")
     if not known:
         return []
-    scale = px_per_mm(image)
-    ink = ink_mask(cv2.medianBlur(rule_grey(image), 3), scale)  # scanner specks go, print stays
-    length, gap = max(3, round(RULE_MM * scale)), max(1, round(0.5 * scale))
-    vertical = rule_mask(ink, length, gap, horizontal=False)
-    horizontal = rule_mask(ink, length, gap, horizontal=True)
-    ink[(vertical | horizontal) > 0] = 0
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    covered = np.bincount(labels[_box_mask(ink.shape, lines)], minlength=count)
+    (horizontal, vertical), labels, stats = _unruled_pieces(image)
+    covered = np.bincount(labels[_box_mask(labels.shape, lines)], minlength=len(stats))
     smallest = options.min_unread_ink * min(em for _, _, em in known) ** 2
     in_reach = _within_reach(_reach(known), stats)
     in_reach[:, 0] = False  # label 0 is the background
@@ -110,6 +109,44 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
             if not _not_print(colours, (horizontal, vertical), labels, stats, k, piece, side, em):
                 found.append(UnreadInk(i, piece, side))
     return found
+
+
+def inked_cells(image: np.ndarray, cells: Sequence[BBox], em: float, options: LineCheckOptions) -> list[bool]:
+    """Per cell box: whether a character's piece of print lies inside it (at least
+    ``options.min_unread_ink`` em² and ``CELL_CHARACTER`` em, away from its rules), ink that is not
+    print left out as beside a line. Asked of cells the OCR read nothing in: the detector leaves out
+    a lone ``0``."""
+    if not cells:
+        return []
+    rules, labels, stats = _unruled_pieces(image)
+    x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    x1, y1 = x0 + stats[:, cv2.CC_STAT_WIDTH], y0 + stats[:, cv2.CC_STAT_HEIGHT]
+    big = ((stats[:, cv2.CC_STAT_AREA] >= options.min_unread_ink * em * em)
+           & (np.maximum(x1 - x0, y1 - y0) >= CELL_CHARACTER * em))
+    big[0] = False  # the background
+    colours = PageColours.of(image)
+    inked = []
+    for cell in cells:
+        room = cell.padded(-CELL_MARGIN * em)
+        inside = big & (x0 >= room.x0) & (y0 >= room.y0) & (x1 <= room.x1) & (y1 <= room.y1)
+        # a lone piece in a cell is judged as one on a row of its own: placeholder dots are not print
+        inked.append(any(not _not_print(colours, rules, labels, stats, int(k),
+                                        BBox.of(*map(int, (x0[k], y0[k], x1[k], y1[k]))), "below", em)
+                         for k in np.flatnonzero(inside)))
+    return inked
+
+
+def _unruled_pieces(image: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """The page's ink, scanner specks and table rules removed, as connected pieces: the (horizontal,
+    vertical) rule masks, the label image and the stats of ``connectedComponentsWithStats``."""
+    scale = px_per_mm(image)
+    ink = ink_mask(cv2.medianBlur(rule_grey(image), 3), scale)  # scanner specks go, print stays
+    length, gap = max(3, round(RULE_MM * scale)), max(1, round(0.5 * scale))
+    vertical = rule_mask(ink, length, gap, horizontal=False)
+    horizontal = rule_mask(ink, length, gap, horizontal=True)
+    ink[(vertical | horizontal) > 0] = 0
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    return (horizontal, vertical), labels, stats
 
 
 def _not_print(colours: PageColours, rules: tuple[np.ndarray, np.ndarray], labels: np.ndarray,

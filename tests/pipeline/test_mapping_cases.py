@@ -167,6 +167,16 @@ def test_layout_a_zero_is_an_amount_blank_is_null() -> None:
     assert funding.annual.fiscal == Amount(raw="11350", yuan=113_500_000)  # bare number: header unit
     assert funding.annual.other is None and funding.annual.central is None
     assert "/funding/implementation_period/total" not in out.provenance
+    assert "/funding/implementation_period/total" not in codes(out), "a blank cell is no error"
+
+
+def test_a_blank_amount_whose_cell_holds_unread_print_is_flagged() -> None:
+    table = funding_table("项目资金（元）", [("实施期资金总额", "", "年度资金总额", "")])
+    table.cells = [c.model_copy(update={"unread_ink": c.col == 3}) for c in table.cells]
+    out = mapped(table)
+    assert out.declaration.funding.implementation_period.total is None
+    assert codes(out)["/funding/implementation_period/total"] == "unread_cell_ink"
+    assert "/funding/annual/total" not in codes(out)
 
 
 def test_layout_b_unit_in_the_cell_wins_over_the_header() -> None:

@@ -98,3 +98,19 @@ def test_detect_tables_per_page_keeps_every_line(ground_truth: dict[str, GroundT
     assert in_cells == in_layout
     titles = [ln for ln in lines if ln.page == 1 and ln.bbox.y1 < out.tables[0].bbox.y0]
     assert titles and not any(t in c.lines for c in out.tables[0].cells for t in (ln.text for ln in titles))
+
+
+def test_a_cell_with_print_that_no_line_was_read_in_is_marked(ground_truth: dict[str, GroundTruth]) -> None:
+    """Perfect lines but one lone 0's, as the detector leaves it out: that cell alone is marked."""
+    layout = layout_form(ground_truth["form-02"], seed=0)
+    image = np.ascontiguousarray(np.asarray(render_clean_pages(layout)[0])[:, :, ::-1])
+    grid, lines = layout_to_grid(layout, page=1)
+    zero = next(cell for cell in grid.cells if cell.text == "0")
+    kept = [ln for ln in lines if not zero.bbox.contains(*ln.bbox.center)]
+    source = Source(filename="f.png", sha256="0" * 64, pages=1, received_at="2024-01-26T09:00:00Z")
+    doc = FormDocument(document_id="0" * 64, source=source, lines=tuple(kept),
+                       pages=(PageInfo(number=1, width=image.shape[1], height=image.shape[0], dpi=200),))
+    (table,) = detect_tables(doc, [image]).tables
+    assert [(c.row, c.col) for c in table.cells if c.unread_ink] == [(zero.row, zero.col)]
+    (table,) = detect_tables(doc.model_copy(update={"lines": tuple(lines)}), [image]).tables
+    assert not any(c.unread_ink for c in table.cells), "every cell with print was read"
