@@ -44,7 +44,7 @@ from declscan.pipeline.ocr_check import (
     is_suspect,
     reading_in_box,
 )
-from declscan.pipeline.unread_ink import Extents, UnreadInk, unread_ink
+from declscan.pipeline.unread_ink import WRAPPED_CHARACTER, Extents, UnreadInk, unread_ink
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,6 @@ REREAD_VIEWS: tuple[View, ...] = (
 )
 
 
-# A character wrapped alone onto the row below is at least this many em high and wide; a mark or a
-# speck is smaller. Measured on the rendered dev set: 0.85-0.95 em (标, 广).
-WRAPPED_CHARACTER = 0.5
 WRAPPED_MARGIN = 0.15  # em of paper around a wrapped character's crop: the recognizer wants a margin
 WIDTH_SLACK = 0.3  # em: a character's ink is narrower than its advance (标 inks 0.85 em of 1)
 # Darker than this is ink where a window is cut: light grey, so even a glyph's blurred edge counts.

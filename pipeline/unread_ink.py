@@ -18,6 +18,7 @@ cells) in, findings out.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -52,6 +53,10 @@ CELL_MARGIN = 0.15  # em inside a cell's rules where a rule's blurred edge, not 
 # A value alone in a cell is a character: a digit is 0.7 em tall, 一 0.8 em wide. A mark or a
 # scanner speck (up to 0.3 em on the harsh dev set) alone is no value.
 CELL_CHARACTER = 0.4
+# A character wrapped alone onto the row below is at least this many em high and wide; a mark or a
+# speck is smaller. Measured on the rendered dev set: 0.85-0.95 em (标, 广).
+WRAPPED_CHARACTER = 0.5
+TOUCH_PX = 2  # a box cut a mark's ink off when the ink reaches this close to its edge
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     smallest = options.min_unread_ink * min(em for _, _, em in known) ** 2
     in_reach = _within_reach(_reach(known), stats)
     in_reach[:, 0] = False  # label 0 is the background
+    rows = [box for _, box, _ in known]  # lines whose em is known: a one-character box may be a mark's
     found = []
     colours: PageColours | None = None  # measured once, for the first piece that needs it
     for k in np.flatnonzero(in_reach.any(axis=0) & (stats[:, cv2.CC_STAT_AREA] >= smallest)):
@@ -100,7 +106,7 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
             if inside:
                 hit = _unexplained(piece, box, extents[i] if extents else None, em)
             else:
-                hit = _beside_unread(piece, lines[i], extents[i] if extents else None, em, lines)
+                hit = _beside_unread(piece, lines[i], extents[i] if extents else None, em, rows)
             if hit and not _ruled_between(vertical, horizontal, piece, box, hit[1]):
                 near.append((hit[0], i, hit[1], em))
         if near:
@@ -124,15 +130,18 @@ def inked_cells(image: np.ndarray, cells: Sequence[BBox], em: float, options: Li
     big = ((stats[:, cv2.CC_STAT_AREA] >= options.min_unread_ink * em * em)
            & (np.maximum(x1 - x0, y1 - y0) >= CELL_CHARACTER * em))
     big[0] = False  # the background
-    colours = PageColours.of(image)
+    colours = functools.cache(lambda: PageColours.of(image))  # measured once, if a piece needs it
+
+    def is_print(k: int) -> bool:
+        # a lone piece in a cell is judged as one on a row of its own: placeholder dots are not print
+        piece = BBox.of(*map(int, (x0[k], y0[k], x1[k], y1[k])))
+        return not _not_print(colours(), rules, labels, stats, k, piece, "below", em)
+
     inked = []
     for cell in cells:
         room = cell.padded(-CELL_MARGIN * em)
         inside = big & (x0 >= room.x0) & (y0 >= room.y0) & (x1 <= room.x1) & (y1 <= room.y1)
-        # a lone piece in a cell is judged as one on a row of its own: placeholder dots are not print
-        inked.append(any(not _not_print(colours, rules, labels, stats, int(k),
-                                        BBox.of(*map(int, (x0[k], y0[k], x1[k], y1[k]))), "below", em)
-                         for k in np.flatnonzero(inside)))
+        inked.append(any(is_print(int(k)) for k in np.flatnonzero(inside)))
     return inked
 
 
@@ -201,26 +210,29 @@ def _beside(piece: BBox, box: BBox, em: float) -> tuple[float, Side] | None:
 
 
 def _beside_unread(piece: BBox, line: TextLine, extents: Extents | None, em: float,
-                   lines: Sequence[TextLine]) -> tuple[float, Side] | None:
-    """``_beside`` the line's box, unless ``piece`` is a speck past another row's end
-    (``_past_a_row_end``) or the line's own end mark that its box clipped (``_clipped_mark``)."""
+                   rows: Sequence[BBox]) -> tuple[float, Side] | None:
+    """``_beside`` the line's box, unless ``piece`` is a speck past the end of a row below
+    (``_past_a_row_end``; ``rows``: boxes of the lines whose em is known) or the line's own end
+    mark that its box clipped (``_clipped_mark``)."""
     hit = _beside(piece, line.bbox, em)
     if hit is None:
         return None
     if hit[1] == "below":
-        return None if _past_a_row_end(piece, line.bbox, lines) else hit
-    return None if _clipped_mark(piece, line.text, extents, em, hit[1]) else hit
+        return None if _past_a_row_end(piece, line.bbox, rows, em) else hit
+    return None if _clipped_mark(piece, line, extents, em, hit[1]) else hit
 
 
-def _clipped_mark(piece: BBox, text: str, extents: Extents | None, em: float, side: Side) -> bool:
-    """True when ``piece``, just after (or before) the box, is where the line reads its last (first)
-    glyph, a mark whose ink the box cut off (a ``，`` at a row's end). Only a mark: a character
-    left out after an ideograph would lie within slack of the ideograph's em."""
+def _clipped_mark(piece: BBox, line: TextLine, extents: Extents | None, em: float, side: Side) -> bool:
+    """True when ``piece``, touching the box's end (or start), is where the line reads its last
+    (first) glyph, a mark whose ink the box cut off (a ``，`` at a row's end). Only a mark: a
+    character left out after an ideograph would lie within slack of the ideograph's em; and only ink
+    the box cut: a second mark past the first (``，”``) stands apart from the box."""
+    box, text = line.bbox, line.text
     if not extents:
         return False
-    if side == "after" and text[-1] in BLANK_AFTER:
+    if side == "after" and text[-1] in BLANK_AFTER and piece.x0 <= box.x1 + TOUCH_PX:
         x0, x1 = extents[-1]
-    elif side == "before" and text[0] in BLANK_BEFORE:
+    elif side == "before" and text[0] in BLANK_BEFORE and piece.x1 >= box.x0 - TOUCH_PX:
         x0, x1 = extents[0]
     else:
         return False
@@ -228,13 +240,14 @@ def _clipped_mark(piece: BBox, text: str, extents: Extents | None, em: float, si
     return x0 - slack <= piece.center[0] <= x1 + slack
 
 
-def _past_a_row_end(piece: BBox, box: BBox, lines: Sequence[TextLine]) -> bool:
-    """True when ``piece`` lies past the end of a line on its row under ``box`` (their x-ranges
-    overlap): a speck after that row's text, not a character wrapped from ``box``'s row, which
-    would start the row (and, in a centred cell, lie alone on it)."""
+def _past_a_row_end(piece: BBox, box: BBox, rows: Sequence[BBox], em: float) -> bool:
+    """True when ``piece`` is a speck, smaller than a character, past the end of a line of ``rows``
+    on its row under ``box`` (their x-ranges overlap): not a character or mark wrapped from
+    ``box``'s row, which would start the row (and, in a centred cell, lie alone on it)."""
+    if max(piece.width, piece.height) >= WRAPPED_CHARACTER * em:
+        return False
     _, cy = piece.center
-    return any(b.y0 <= cy <= b.y1 and b.x1 <= piece.x0 and b.x1 > box.x0 and b.x0 < box.x1
-               for b in (line.bbox for line in lines))
+    return any(b.y0 <= cy <= b.y1 and b.x1 <= piece.x0 and b.x1 > box.x0 and b.x0 < box.x1 for b in rows)
 
 
 def _explained_by_its_row(piece: BBox, candidates: Sequence[tuple[int, BBox, float]],

@@ -36,11 +36,15 @@ def test_a_mark_just_past_the_box_is_unread_ink_after_the_line() -> None:
     assert found.box.x0 >= line.bbox.x1
 
 
-@pytest.mark.parametrize(("last", "unread"), [("，", False), ("字", True)])
-def test_a_closing_mark_its_box_cut_off_is_the_lines_own(last: str, unread: bool) -> None:
+@pytest.mark.parametrize(("last", "past", "unread"), [
+    ("，", 5, False),  # the box cut the line's own comma: its ink starts at the box's end
+    ("字", 5, True),  # no mark read there: a comma the recognizer skipped
+    ("，", 12, True),  # apart from the box, within the comma's column: a second mark (，” read ，)
+])
+def test_a_closing_mark_its_box_cut_off_is_the_lines_own(last: str, past: int, unread: bool) -> None:
     image = page()
     line = print_line(image, 100, 100, 9)
-    comma(image, int(line.bbox.x1) + 6, int(line.bbox.y1) - 4)  # its ink past the box
+    comma(image, int(line.bbox.x1) + past, int(line.bbox.y1) - 4)  # its ink past the box
     line = line.model_copy(update={"text": line.text + last})
     read = extents_of(range(9))
     mark = (read[-1][1], read[-1][1] + 6 + EM / 2) if last == "，" else (read[-1][1], read[-1][1] + EM)
@@ -72,9 +76,21 @@ def test_a_speck_past_the_end_of_the_next_rows_text_is_not_wrapped_from_the_line
     second = print_line(image, 100, int(first.bbox.y1) + 4, 5)  # the paragraph's last row
     comma(image, int(second.bbox.x1) + 2 * int(EM), int(second.bbox.y1) - 6)  # beyond its reach
     assert unread_ink(image, [first, second], [EM, EM], OPTIONS) == []
+    one = second.model_copy(update={"text": "字"})  # a one-character box may be a mark's: no row end
+    (found,) = unread_ink(image, [first, one], [EM, EM], OPTIONS)
+    assert (found.line, found.side) == (0, "below")
     comma(image, 104, int(second.bbox.y1) + 12)  # a mark wrapped alone onto the row below it
     (found,) = unread_ink(image, [first, second], [EM, EM], OPTIONS)
     assert (found.line, found.side) == (1, "below")
+
+
+def test_a_character_past_the_end_of_the_next_rows_text_is_unread() -> None:
+    image = page()
+    first = print_line(image, 100, 100, 10)
+    second = print_line(image, 100, int(first.bbox.y1) + 4, 5)
+    print_line(image, int(second.bbox.x1) + 2 * int(EM), int(second.bbox.y0) + 3, 1)  # no box took it
+    (found,) = unread_ink(image, [first, second], [EM, EM], OPTIONS)
+    assert (found.line, found.side) == (0, "below")
 
 
 def test_a_centred_cells_last_character_on_a_row_of_its_own_is_charged_to_the_line_above() -> None:
