@@ -37,7 +37,9 @@ from declscan.pipeline.normalize import squash
 BLANK_BEFORE = frozenset("（《“‘〔【「『〈［｛")
 BLANK_AFTER = frozenset("，。、；：！？）》”’〕】」』〉］｝")
 # The decoder's column for a % lies over its left part: on the rendered dev set a %'s ink centre
-# lay up to 0.28 em past its column's end (em), where a digit's or a letter's lay 0.15 at most.
+# lay up to 0.28 em past its column's end, where a digit's or a letter's lay 0.15 at most. Only where
+# ink is looked for (``glyph_extents``): a hole after a % is measured from its column, as every
+# other glyph's.
 INKS_PAST_COLUMN = {"%": 0.25}
 # Marks printed doubled in these forms (``2024.1.1--2024.12.31``, ``——``, ``……``): CTC decoding merges
 # two equal characters that no blank frame separates, so the doubling can vanish at full confidence.
@@ -124,16 +126,22 @@ def _extent(glyph: Glyph, em: float) -> tuple[float, float]:
     if glyph.cjk:  # the recognizer's column marks a CJK character's centre
         return glyph.centre - em / 2, glyph.centre + em / 2
     before = em / 2 if glyph.text[0] in BLANK_BEFORE else 0.0
-    after = em / 2 if glyph.text[-1] in BLANK_AFTER else INKS_PAST_COLUMN.get(glyph.text[-1], 0.0) * em
+    after = em / 2 if glyph.text[-1] in BLANK_AFTER else 0.0
     return glyph.x0 - before, glyph.x1 + after
 
 
+def _ink_extent(glyph: Glyph, em: float) -> tuple[float, float]:
+    """``_extent``, reaching as far as the glyph inks past its column (``INKS_PAST_COLUMN``)."""
+    x0, x1 = _extent(glyph, em)
+    return x0, x1 + (0.0 if glyph.cjk else INKS_PAST_COLUMN.get(glyph.text[-1], 0.0) * em)
+
+
 def glyph_extents(reading: Reading, em: float | None) -> tuple[tuple[float, float], ...] | None:
-    """Page x-ranges where the reading's glyphs are expected to have their ink (``_extent``), in
+    """Page x-ranges where the reading's glyphs are expected to have their ink (``_ink_extent``), in
     order; None without glyphs or em."""
     if not reading.glyphs or not em:
         return None
-    return tuple(_extent(glyph, em) for glyph in reading.glyphs)
+    return tuple(_ink_extent(glyph, em) for glyph in reading.glyphs)
 
 
 def worst_hole(reading: Reading, em: float, options: LineCheckOptions) -> float:

@@ -23,6 +23,7 @@ from declscan.pipeline.ocr_check import (
     Window,
     best_reading,
     em_per_height,
+    gap_excess,
     glyph_extents,
     hole_window,
     is_subsequence,
@@ -74,6 +75,8 @@ def test_a_percent_sign_inks_past_its_column() -> None:
     *_, (_, digits_end), (_, percent_end) = glyph_extents(reading, EM) or ()
     assert digits_end == reading.glyphs[-2].x1, "a digit inks where its column is"
     assert percent_end == reading.glyphs[-1].x1 + 0.25 * EM
+    end_gap = (reading.x1 - reading.glyphs[-1].x1) / EM / OPTIONS.max_margin - 1
+    assert gap_excess(reading, EM, OPTIONS)[-1] == pytest.approx(end_gap), "holes: from the column"
 
 
 LONG = "山西转型综合改革示范区晋中开发区国有资本运营有限公司"
