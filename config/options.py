@@ -85,7 +85,6 @@ class OcrOptions(BaseModel):
                                      description="weight of a letter's, digit's or ideograph's doubt")
     doubt_weight_mark: float = Field(default=0.2, ge=0.0, le=1.0,
                                      description="weight of a punctuation mark's doubt")
-    line_check: LineCheckOptions = Field(default_factory=LineCheckOptions)
 
 
 class InputLimits(BaseModel):
@@ -107,3 +106,4 @@ class PipelineOptions(BaseModel):
     limits: InputLimits = Field(default_factory=InputLimits)
     flag_threshold: float = Field(default=0.90, ge=0.0, le=1.0,
                                   description="fields whose confidence is below this are flagged")
+    line_check: LineCheckOptions = Field(default_factory=LineCheckOptions)

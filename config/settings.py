@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from declscan.config.options import InputLimits, OcrOptions, PipelineOptions
+from declscan.config.options import InputLimits, LineCheckOptions, OcrOptions, PipelineOptions
 
 
 class Settings(BaseSettings):
@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     ocr: OcrOptions = Field(default_factory=OcrOptions)
     limits: InputLimits = Field(default_factory=InputLimits)
     flag_threshold: float = 0.90
+    line_check: LineCheckOptions = Field(default_factory=LineCheckOptions)
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     review_claim_minutes: int = Field(default=15, ge=1, description="how long opening a document claims it")
@@ -58,7 +59,8 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'declscan.db').resolve()}"
 
     def pipeline_options(self) -> PipelineOptions:
-        return PipelineOptions(limits=self.limits, flag_threshold=self.flag_threshold)
+        return PipelineOptions(limits=self.limits, flag_threshold=self.flag_threshold,
+                               line_check=self.line_check)
 
 
 @cache

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from declscan.config.formdata import load_form_rules
-from declscan.config.options import PipelineOptions
+from declscan.config.options import LineCheckOptions, PipelineOptions
 from declscan.models.document import FormDocument
 from declscan.pipeline.confidence import flag_low_confidence
 from declscan.pipeline.digest import file_sha256
@@ -53,8 +53,10 @@ def utc_timestamp(moment: dt.datetime | None = None) -> str:
 
 
 def extract_content(doc: FormDocument, images: list[np.ndarray], source_path: Path, *,
-                    engine: Callable[[], OcrEngine], timings: Timings | None = None) -> FormDocument:
-    """Text and tables: the PDF's own text layer when it has one, else OCR then grid detection.
+                    engine: Callable[[], OcrEngine], check: LineCheckOptions | None = None,
+                    timings: Timings | None = None) -> FormDocument:
+    """Text and tables: the PDF's own text layer when it has one, else OCR then grid detection
+    (``check``: the OCR stage's line checks).
 
     ``engine`` is called only for scans, so a born-digital batch never loads PaddleOCR.
     """
@@ -63,9 +65,9 @@ def extract_content(doc: FormDocument, images: list[np.ndarray], source_path: Pa
         with _timed(timings, "text_layer"):
             return read_text_layer(doc, source_path)
     with _timed(timings, "ocr"):
-        doc = run_ocr(doc, images, engine=engine())
+        doc = run_ocr(doc, images, engine=engine(), check=check)
     with _timed(timings, "structure"):
-        return detect_tables(doc, images)
+        return detect_tables(doc, images, check)
 
 
 def finish_document(doc: FormDocument, *, options: PipelineOptions,
@@ -93,6 +95,6 @@ def process_file(path: Path, *, engine: Callable[[], OcrEngine], options: Pipeli
         doc = new_document(path, loaded, sha256=file_sha256(path), received_at=received_at or utc_timestamp())
     with _timed(timings, "preprocess"):
         doc, images = preprocess(doc, loaded.images)
-    doc = extract_content(doc, images, path, engine=engine, timings=timings)
+    doc = extract_content(doc, images, path, engine=engine, check=options.line_check, timings=timings)
     doc = finish_document(doc, options=options, timings=timings)
     return ProcessedFile(document=doc, images=images, timings=timings)

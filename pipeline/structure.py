@@ -28,11 +28,12 @@ def detect_tables(doc: FormDocument, images: list[np.ndarray],
                   check: LineCheckOptions | None = None) -> FormDocument:
     """``doc.tables``: one filled TableGrid per page that has a ruled table, in page order, each
     cell the OCR read nothing in but that holds print marked ``unread_ink`` (``check``: how big
-    print is; defaults).
+    print is; defaults; with ``check.enabled`` off, as the OCR stage's checks, none is marked).
 
     ``doc.lines`` (set by the OCR stage) is kept whole: lines outside every table (title, footer)
     are what the mapper reads outside the grid.
     """
+    check = check or LineCheckOptions()
     tables = []
     for info, image in zip(doc.pages, images, strict=True):
         grid = detect_grid(image, page=info.number)
@@ -40,7 +41,7 @@ def detect_tables(doc: FormDocument, images: list[np.ndarray],
             log.info("page %d: no ruled table", info.number)
             continue
         filled = fill_cells(grid, [line for line in doc.lines if line.page == info.number])
-        tables.append(mark_inked_cells(filled, image, check or LineCheckOptions()))
+        tables.append(mark_inked_cells(filled, image, check) if check.enabled else filled)
         log.debug("page %d: %d x %d grid, %d cells", info.number, grid.n_rows, grid.n_cols, len(grid.cells))
     return doc.model_copy(update={"tables": tuple(tables)})
 

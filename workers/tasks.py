@@ -92,7 +92,7 @@ def _ocr(rt: Runtime, row: DocumentRow, doc: FormDocument | None) -> StageOutput
     engine = get_engine(rt.settings.ocr)  # loaded once per worker process, on its first scan
     store = DocumentStore(rt.settings)
     images = store.load_pages(row.id)
-    read = run_ocr(doc, images, engine=engine)
+    read = run_ocr(doc, images, engine=engine, check=rt.settings.line_check)
     if [page.rotation for page in read.pages] != [page.rotation for page in doc.pages]:
         # run_ocr turned an upside-down page in place; grid detection and the review UI need it upright.
         store.save_pages(row.id, images)
@@ -104,7 +104,8 @@ def _structure(rt: Runtime, row: DocumentRow, doc: FormDocument | None) -> Stage
     from declscan.workers.store import DocumentStore
 
     assert doc is not None
-    return _document_output(detect_tables(doc, DocumentStore(rt.settings).load_pages(row.id)))
+    images = DocumentStore(rt.settings).load_pages(row.id)
+    return _document_output(detect_tables(doc, images, rt.settings.line_check))
 
 
 def _text_layer(rt: Runtime, row: DocumentRow, doc: FormDocument | None) -> StageOutput:

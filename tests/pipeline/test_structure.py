@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from declscan.config.options import LineCheckOptions
 from declscan.devkit.draw import render_clean_pages
 from declscan.devkit.layout import layout_form, layout_to_grid
 from declscan.models.document import FormDocument, PageInfo
@@ -112,5 +113,7 @@ def test_a_cell_with_print_that_no_line_was_read_in_is_marked(ground_truth: dict
                        pages=(PageInfo(number=1, width=image.shape[1], height=image.shape[0], dpi=200),))
     (table,) = detect_tables(doc, [image]).tables
     assert [(c.row, c.col) for c in table.cells if c.unread_ink] == [(zero.row, zero.col)]
+    (table,) = detect_tables(doc, [image], LineCheckOptions(enabled=False)).tables
+    assert not any(c.unread_ink for c in table.cells), "checks off"
     (table,) = detect_tables(doc.model_copy(update={"lines": tuple(lines)}), [image]).tables
     assert not any(c.unread_ink for c in table.cells), "every cell with print was read"
