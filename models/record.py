@@ -18,6 +18,7 @@ Operator = Literal[">=", "<=", ">", "<", "="]
 FundingUnit = Literal["元", "万元"]
 FUNDING_KEYS = ("total", "fiscal", "central", "provincial", "municipal", "self_raised", "other")
 PERIODS: tuple[Period, ...] = ("implementation_period", "annual")
+PERIOD_NAMES: dict[Period, str] = {"implementation_period": "实施期", "annual": "年度"}  # as the form says
 
 
 class _Record(BaseModel):

@@ -50,10 +50,9 @@ def map_funding(sheet: Sheet, labels: FormLabels) -> Mapped[Funding]:
         raw = clean_cell_text(lines_of(cells))
         amount = parse_amount(raw, unit) if raw is not None else None
         blocks[period][key] = amount
-        if amount is None and any(cell.cell.unread_ink for cell in cells):
-            mapped.flag(pointer, "unread_cell_ink",
-                        f"“{label.text}”的金额格里有字迹，但未识别出文字，请对照原图填写")
-        if amount is not None:
+        if amount is None:
+            mapped.flag_unread_ink(pointer, cells, f"“{label.text}”的金额")
+        else:
             evidence = evidence_of(cells, label.label.score)
             if header_evidence is not None and _takes_header_unit(amount):
                 evidence = _weakest(evidence, header_evidence)

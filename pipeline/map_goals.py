@@ -6,7 +6,7 @@ on one side only fills that group; the other stays null (it is not copied across
 
 from __future__ import annotations
 
-from declscan.models.record import PERIODS, Goals, Period
+from declscan.models.record import PERIOD_NAMES, PERIODS, Goals, Period
 from declscan.pipeline.map_sheet import Mapped, Sheet, SheetCell, evidence_of, lines_of
 from declscan.pipeline.normalize import clean_cell_text
 
@@ -27,7 +27,7 @@ def map_goals(sheet: Sheet) -> Mapped[Goals]:
         if any(c.is_label(*_NEXT_BLOCK) for c in starting):
             break
         for sheet_cell in starting:
-            if sheet_cell.is_label() or not sheet_cell.text:
+            if sheet_cell.is_label() or not (sheet_cell.text or sheet_cell.cell.unread_ink):
                 continue
             cells["annual" if _position(sheet_cell, divider) >= divider else "implementation_period"].append(
                 sheet_cell)
@@ -35,7 +35,9 @@ def map_goals(sheet: Sheet) -> Mapped[Goals]:
     for period, side in cells.items():
         mapped.consume(side)
         texts[period] = clean_cell_text(lines_of(side))
-        if texts[period] is not None:
+        if texts[period] is None:
+            mapped.flag_unread_ink(f"/goals/{period}", side, f"{PERIOD_NAMES[period]}目标")
+        else:
             header_score = max((h.label.score for h in headers if h.label and h.label.key == period),
                                default=1.0)
             mapped.note(f"/goals/{period}", evidence_of(side, header_score))

@@ -57,6 +57,7 @@ def map_project(sheet: Sheet, labels: FormLabels) -> Mapped[Project]:
         mapped.consume(cells)
         values[key] = clean_cell_text(lines_of(cells))
         if values[key] is None:
+            mapped.flag_unread_ink(pointer, cells, f"“{label.text}”")
             continue
         assert label.label is not None
         evidence = evidence_of(cells, label.label.score)

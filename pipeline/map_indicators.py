@@ -8,14 +8,15 @@ value. All 实施期 rows come first, then all 年度 rows, each in table order.
 
 A blank 指标值 is flagged when the other group prints the same 三级 in the same row with a value:
 the form repeats an indicator across its groups, so one blank side is a value the scan lost (faint,
-under a seal) far more often than one the filer left out.
+under a seal) far more often than one the filer left out. A blank 指标值 or 三级 cell that holds print
+the OCR read nothing in is flagged too: a row or a value the detector left out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from declscan.models.record import PERIODS, Indicator, Period
+from declscan.models.record import PERIOD_NAMES, PERIODS, Indicator, Period
 from declscan.pipeline.map_sheet import Evidence, Mapped, Sheet, SheetCell, evidence_of
 from declscan.pipeline.normalize import clean_cell_text, parse_indicator_value, squash
 
@@ -44,6 +45,9 @@ class _Label:
     evidence: Evidence
 
 
+_Row = tuple[Indicator, dict[str, Evidence], SheetCell | None]  # the row, its evidence, its 指标值 cell
+
+
 def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
     mapped: Mapped[list[Indicator]] = Mapped([])
     start = next((b for b in range(sheet.n_bands) if _header_columns(sheet.starting(b))), None)
@@ -51,7 +55,7 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
         mapped.flag("/indicators", "label_not_found", "未找到绩效指标表头行（一级/二级/三级指标、指标值）")
         return mapped
     columns = _header_columns(sheet.starting(start))
-    rows: dict[Period, list[tuple[Indicator, dict[str, Evidence]]]] = {p: [] for p in PERIODS}
+    rows: dict[Period, list[_Row]] = {p: [] for p in PERIODS}
     bands: dict[Period, list[int]] = {p: [] for p in PERIODS}  # the band each row was read in
     above: dict[tuple[str, Period | None], _Label] = {}
     emitted: dict[Period, SheetCell] = {}
@@ -70,18 +74,22 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
                     above[column.key, column.period] = _Label(text, evidence_of([cell], column.score))
                     mapped.consume([cell])
         for period in PERIODS:
+            _flag_unread_row(mapped, by_column, period, band)
             found = _indicator(period, by_column, above, emitted)
             if found is not None:
                 rows[period].append(found)
                 bands[period].append(band)
                 mapped.consume(cell for column, cell in by_column.items()
                                if column.period == period and column.key in ("level3", "value"))
-    for indicator, evidence in rows["implementation_period"] + rows["annual"]:
+    for indicator, evidence, value_cell in rows["implementation_period"] + rows["annual"]:
         index = len(mapped.value)
         mapped.value.append(indicator)
         for field, item in evidence.items():
             # a raw-only value (及时, 12月底前) is a complete reading under rule 4, not a failed parse
             mapped.note(f"/indicators/{index}/{field}", item)
+        if indicator.value is None and value_cell is not None:
+            what = f"“{indicator.level3}”的指标值"
+            mapped.flag_unread_ink(f"/indicators/{index}/value", [value_cell], what)
         for level in ("level1", "level2"):
             if not getattr(indicator, level):
                 mapped.flag(f"/indicators/{index}/{level}", "indicator_level_missing",
@@ -107,9 +115,17 @@ def _flag_one_sided_values(mapped: Mapped[list[Indicator]], bands: list[int]) ->
                 break
 
 
+def _flag_unread_row(mapped: Mapped[list[Indicator]], by_column: dict[Column, SheetCell], period: Period,
+                     band: int) -> None:
+    """Flag a 三级 cell starting in ``band`` that reads blank but holds print: a row the OCR left out."""
+    cell = next((c for col, c in by_column.items() if (col.key, col.period) == ("level3", period)), None)
+    if cell is not None and cell.first == band and not cell.lines:
+        mapped.flag_unread_ink("/indicators", [cell], f"一行{PERIOD_NAMES[period]}三级指标")
+
+
 def _indicator(period: Period, by_column: dict[Column, SheetCell],
                above: dict[tuple[str, Period | None], _Label],
-               emitted: dict[Period, SheetCell]) -> tuple[Indicator, dict[str, Evidence]] | None:
+               emitted: dict[Period, SheetCell]) -> _Row | None:
     """The group's indicator of one band, or None (blank or placeholder 三级, or a merged 三级 seen)."""
     cells = {c.key: cell for c, cell in by_column.items() if c.period == period}
     scores = {c.key: c.score for c in by_column if c.period == period}
@@ -136,7 +152,7 @@ def _indicator(period: Period, by_column: dict[Column, SheetCell],
         level3=level3,
         value=parse_indicator_value(raw) if raw is not None else None,
     )
-    return indicator, evidence
+    return indicator, evidence, value_cell
 
 
 def _header_columns(cells: list[SheetCell]) -> list[Column]:

@@ -112,6 +112,13 @@ class Mapped(Generic[T]):
     def flag(self, pointer: str, code: str, message: str) -> None:
         self.issues.append(Issue(pointer=pointer, code=code, message=message))
 
+    def flag_unread_ink(self, pointer: str, cells: Iterable[SheetCell], what: str) -> None:
+        """Flag ``pointer`` (``what``, as the reviewer reads it), which read blank, when one of
+        ``cells`` holds print the OCR read nothing in (``GridCell.unread_ink``): the detector leaves
+        out a lone ``0`` or a short word, and a blank is a valid value, so nothing else catches it."""
+        if any(sheet_cell.cell.unread_ink for sheet_cell in cells):
+            self.flag(pointer, "unread_cell_ink", f"{what}格内有字迹，但未识别出文字，请对照原图填写")
+
 
 class Sheet:
     """All table cells of a document in band order, with their labels."""

@@ -17,13 +17,12 @@ from typing import Any
 
 from declscan.config.formdata import FormRules, Taxonomy
 from declscan.models.document import FormDocument, Issue
-from declscan.models.record import FUNDING_KEYS, PERIODS, Amount, Declaration, IndicatorValue
+from declscan.models.record import FUNDING_KEYS, PERIOD_NAMES, PERIODS, Amount, Declaration, IndicatorValue
 from declscan.pipeline.marks import confusable_marks, text_fields, unpaired_mark
 from declscan.pipeline.normalize import YUAN_PER_UNIT, parse_amount, squash
 
 VALIDATION_PREFIX = "validation."
 
-PERIOD_NAMES = {"implementation_period": "实施期", "annual": "年度"}
 FUNDING_NAMES = {"total": "资金总额", "fiscal": "财政拨款", "central": "中央财政资金",
                  "provincial": "省级财政资金", "municipal": "市县(区)财政资金",
                  "self_raised": "单位自筹", "other": "其他资金"}

@@ -4,6 +4,7 @@ footer styles, a block continued on the next page) and how confidence and source
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -543,3 +544,27 @@ def test_a_blank_value_is_flagged_when_the_other_group_prints_the_same_row_with_
     blank = [f"/indicators/{i}/value" for i, row in enumerate(rows) if row.value is None]
     assert len(blank) == 2
     assert flagged == {blank[0]: "indicator_value_one_sided"}  # not 年底前完成: another indicator
+
+
+def project_name_table() -> Table:
+    return Table().add(0, 0, "项目名称").add(0, 1, "", last_col=8)
+
+
+def indicators_table(annual_level3: str) -> Table:
+    table = indicator_header(Table(), 0, rows=2)
+    return indicator_row(table, 1, ("数量指标", "补贴企业", "5户"), ("数量指标", annual_level3, ""),
+                         level1="产出指标")
+
+
+@pytest.mark.parametrize(("build", "cell", "pointer"), [
+    (project_name_table, (0, 1), "/project/name"),
+    (lambda: goals_table("兑现招商引资优惠政策", ""), (1, 5), "/goals/annual"),
+    (lambda: indicators_table("兑现奖励"), (1, ANN_VAL), "/indicators/1/value"),
+    (lambda: indicators_table(""), (1, ANN_L3), "/indicators"),  # a whole row the OCR left out
+])
+def test_a_blank_cell_that_holds_unread_print_is_flagged(build: Callable[[], Table], cell: tuple[int, int],
+                                                         pointer: str) -> None:
+    table = build()
+    assert pointer not in codes(mapped(table)), "a blank cell is no error"
+    table.cells = [c.model_copy(update={"unread_ink": (c.row, c.col) == cell}) for c in table.cells]
+    assert codes(mapped(table))[pointer] == "unread_cell_ink"
