@@ -41,6 +41,7 @@ from declscan.pipeline.ocr_check import (
     hole_window,
     is_suspect,
     line_em,
+    mark_rooms,
     reading_in_box,
     splice,
     text_doubt,
@@ -229,8 +230,9 @@ def check_lines(readings: Sequence[tuple[TextLine, Reading | None]], image: np.n
                  lines[0].page, len(suspects), len(lines), fixed)
     ems = [line_em(reading, em) if reading is not None else None for reading in now]
     extents = [glyph_extents(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
+    rooms = [mark_rooms(r, e) if r is not None else None for r, e in zip(now, ems, strict=True)]
     read = lines
-    lines = read_unread_ink(lines, ems, extents, image, reader, check)
+    lines = read_unread_ink(lines, ems, extents, image, reader, check, rooms)
     lines = read_collapsed_repeats(lines, image, reader, check)
     # A line read again since has other glyphs than ``now`` holds: its characters are placed anew.
     still = [reading if (before.text, before.bbox) == (after.text, after.bbox) else None

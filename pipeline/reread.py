@@ -168,9 +168,11 @@ def reread_lines(reader: LineReader, image: np.ndarray, boxes: Sequence[BBox],
 
 
 def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], extents: Sequence[Extents | None],
-                    image: np.ndarray, reader: LineReader | None, check: LineCheckOptions) -> list[TextLine]:
+                    image: np.ndarray, reader: LineReader | None, check: LineCheckOptions,
+                    rooms: Sequence[Extents | None] = ()) -> list[TextLine]:
     """``lines`` with each line that has unread ink beside it or at an end of its box
-    (``unread_ink``; ``ems`` and ``extents`` as it takes them) read again, widened over that ink.
+    (``unread_ink``; ``ems``, ``extents`` and ``rooms`` as it takes them) read again, widened over
+    that ink.
 
     A re-reading replaces the line only when it reads the ink and nothing else changes
     (:func:`reads_the_ink`) and it has no hole. Ink on the row below is not part of the line's crop:
@@ -178,7 +180,7 @@ def read_unread_ink(lines: Sequence[TextLine], ems: Sequence[float | None], exte
     ``reader``, ``check.reread`` off, or ink that is not so read) has its confidence capped at
     ``check.suspect_confidence``. A line already capped is not read again.
     """
-    found = unread_ink(image, lines, ems, check, extents)
+    found = unread_ink(image, lines, ems, check, extents, rooms)
     inks: dict[int, list[UnreadInk]] = {}
     wrapped: dict[int, list[UnreadInk]] = {}
     flagged = set()

@@ -57,6 +57,11 @@ CELL_CHARACTER = 0.4
 # speck is smaller. Measured on the rendered dev set: 0.85-0.95 em (标, 广).
 WRAPPED_CHARACTER = 0.5
 TOUCH_PX = 2  # a box cut a mark's ink off when the ink reaches this close to its edge
+# A comma's or a 。's ink (0.19-0.38 em on the rendered harsh variants) centres in the lowest fifth of
+# the line's box (0.81-1.0 of its height); an ideograph's dots that reach as far right sit higher
+# or are bigger, save a title's print.
+MARK_SIZE = 0.45
+MARK_BASELINE = 0.8
 
 
 @dataclass(frozen=True)
@@ -69,19 +74,24 @@ class UnreadInk:
 
 
 def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float | None],
-               options: LineCheckOptions, extents: Sequence[Extents | None] = ()) -> list[UnreadInk]:
+               options: LineCheckOptions, extents: Sequence[Extents | None] = (),
+               rooms: Sequence[Extents | None] = ()) -> list[UnreadInk]:
     """Every piece of ink outside the boxes and next to one of ``lines`` (``ems``: each line's em
     in pixels, None where unknown), in page order. ``image`` is the BGR page the lines were read from.
 
     With ``extents`` (per line, the page x-range where each glyph read is expected to have its ink;
     None where unknown), a piece inside a box whose centre no glyph read explains counts too
-    (sides ``start``, ``within``, ``end``): a character or mark the recognizer skipped.
+    (sides ``start``, ``within``, ``end``): a character or mark the recognizer skipped. With
+    ``rooms`` (per line, ``declscan.pipeline.ocr_check.mark_rooms``), so does a mark-sized piece on
+    the line's baseline whose centre lies in one, though a glyph's slack reaches over it: a comma or
+    ``。`` skipped right after an ideograph.
     """
     # A one-character line's em is a guess from its box, which may be a mark's (a ticked √).
     known = [(i, line.bbox, em) for i, (line, em) in enumerate(zip(lines, ems, strict=True))
              if em and len(line.text) > 1]
     if extents and len(extents) != len(lines):
         raise ValueError(f"{len(extents)} extents for {len(lines)} lines")
+    rooms = rooms or [None] * len(lines)
     if not known:
         return []
     (horizontal, vertical), labels, stats = _unruled_pieces(image)
@@ -97,14 +107,14 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
         piece = BBox.of(x, y, x + w, y + h)
         candidates = [known[n] for n in np.flatnonzero(in_reach[:, k])]
         inside = covered[k] > area / 2
-        if inside and _explained_by_its_row(piece, candidates, extents):
+        if inside and _explained_by_its_row(piece, candidates, extents, rooms):
             continue
         near = []
         for i, box, em in candidates:
             if area < options.min_unread_ink * em * em or max(w, h) < options.min_unread_extent * em:
                 continue
             if inside:
-                hit = _unexplained(piece, box, extents[i] if extents else None, em)
+                hit = _unexplained(piece, box, extents[i] if extents else None, em, rooms[i])
             else:
                 hit = _beside_unread(piece, lines[i], extents[i] if extents else None, em, rows)
             if hit and not _ruled_between(vertical, horizontal, piece, box, hit[1]):
@@ -251,7 +261,7 @@ def _past_a_row_end(piece: BBox, box: BBox, rows: Sequence[BBox], em: float) -> 
 
 
 def _explained_by_its_row(piece: BBox, candidates: Sequence[tuple[int, BBox, float]],
-                          extents: Sequence[Extents | None]) -> bool:
+                          extents: Sequence[Extents | None], rooms: Sequence[Extents | None]) -> bool:
     """True when a glyph of the line whose row ``piece`` lies on explains it (``_explained``): of
     the boxes holding its centre, the one whose middle is nearest. Another line's box may reach
     over a row's last mark (boxes of neighbouring rows overlap by a few pixels); that line's
@@ -261,26 +271,38 @@ def _explained_by_its_row(piece: BBox, candidates: Sequence[tuple[int, BBox, flo
     if not holding or not extents:
         return False
     i, box, em = min(holding, key=lambda line: abs(line[1].center[1] - cy))
-    return _explained(piece, box, extents[i], em)
+    return _explained(piece, box, extents[i], em, rooms[i])
 
 
-def _explained(piece: BBox, box: BBox, extents: Extents | None, em: float) -> bool:
-    """True when ``piece``'s centre is inside ``box`` where one of its line's glyphs has its ink."""
+def _explained(piece: BBox, box: BBox, extents: Extents | None, em: float, rooms: Extents | None) -> bool:
+    """True when ``piece``'s centre is inside ``box`` where one of its line's glyphs has its ink,
+    and it is no mark in one of the line's ``rooms`` (``_skipped_mark``)."""
     cx, cy = piece.center
     slack = GLYPH_SLACK * em
     inside = bool(extents) and box.contains(cx, cy)
-    return inside and any(x0 - slack <= cx <= x1 + slack for x0, x1 in extents or ())
+    return (inside and any(x0 - slack <= cx <= x1 + slack for x0, x1 in extents or ())
+            and not _skipped_mark(piece, box, rooms, em))
 
 
-def _unexplained(piece: BBox, box: BBox, extents: Extents | None, em: float) -> tuple[float, Side] | None:
+def _skipped_mark(piece: BBox, box: BBox, rooms: Extents | None, em: float) -> bool:
+    """True when ``piece`` is mark-sized, on the baseline of ``box``'s line (a comma's, a ``。``'s
+    place) and centred in one of ``rooms``."""
+    cx, cy = piece.center
+    return (bool(rooms) and max(piece.width, piece.height) <= MARK_SIZE * em
+            and cy >= box.y0 + MARK_BASELINE * box.height
+            and any(x0 <= cx <= x1 for x0, x1 in rooms or ()))
+
+
+def _unexplained(piece: BBox, box: BBox, extents: Extents | None, em: float,
+                 rooms: Extents | None = None) -> tuple[float, Side] | None:
     """Where ``piece``, inside ``box``, lies when no glyph read explains its centre, else None."""
     cx, cy = piece.center
-    if not extents or not box.contains(cx, cy) or _explained(piece, box, extents, em):
+    if not extents or not box.contains(cx, cy) or _explained(piece, box, extents, em, rooms):
         return None
     if cx < extents[0][0]:
         return extents[0][0] - cx, "start"
-    if cx > extents[-1][1]:
-        return cx - extents[-1][1], "end"
+    if cx > sum(extents[-1]) / 2:  # past the last glyph's middle: a mark skipped after it, or more
+        return max(cx - extents[-1][1], 0.0), "end"
     return 0.0, "within"
 
 

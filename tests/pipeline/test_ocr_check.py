@@ -29,6 +29,7 @@ from declscan.pipeline.ocr_check import (
     is_subsequence,
     is_suspect,
     line_em,
+    mark_rooms,
     splice,
     text_doubt,
     worst_hole,
@@ -77,6 +78,16 @@ def test_a_percent_sign_inks_past_its_column() -> None:
     assert percent_end == reading.glyphs[-1].x1 + 0.25 * EM
     end_gap = (reading.x1 - reading.glyphs[-1].x1) / EM / OPTIONS.max_margin - 1
     assert gap_excess(reading, EM, OPTIONS)[-1] == pytest.approx(end_gap), "holes: from the column"
+
+
+def test_a_mark_skipped_after_an_ideograph_has_room_at_a_row_end_or_a_wide_step() -> None:
+    centre = 105 + EM / 2  # of the first character
+    assert mark_rooms(printed("奖励"), EM) == ((centre + 1.6 * EM, centre + 1.9 * EM),), "row end only"
+    skipped = printed("工作,强化", skip=(2,))  # the comma's em left empty: a 2 em step
+    assert mark_rooms(skipped, EM) == ((centre + 1.6 * EM, centre + 1.9 * EM),
+                                       (centre + 4.6 * EM, centre + 4.9 * EM))
+    assert mark_rooms(printed("工作，"), EM) == (), "a mark read ends the row"
+    assert mark_rooms(printed("作"), None) is None
 
 
 LONG = "山西转型综合改革示范区晋中开发区国有资本运营有限公司"

@@ -117,6 +117,18 @@ def test_a_character_inside_the_box_that_no_glyph_read_explains_is_unread(read: 
     assert unread_ink(image, [line], [EM], OPTIONS, [extents_of(range(10))]) == [], "all read"
 
 
+@pytest.mark.parametrize(("at", "unread"), [(0.9, True), (0.45, False)])  # share of the box's height
+def test_a_mark_on_the_baseline_in_a_room_after_an_ideograph_is_unread(at: float, unread: bool) -> None:
+    image = page()
+    line = print_line(image, 100, 100, 9)
+    line = line.model_copy(update={"bbox": BBox.of(line.bbox.x0, line.bbox.y0, 362, line.bbox.y1)})
+    comma(image, 353, int(line.bbox.y0 + at * line.bbox.height))
+    read = (*extents_of(range(8)), (330.0, 358.0))  # the last ideograph's column a little right
+    assert unread_ink(image, [line], [EM], OPTIONS, [read]) == [], "within the glyph's slack"
+    found = unread_ink(image, [line], [EM], OPTIONS, [read], [((346.0, 362.0),)])
+    assert [ink.side for ink in found] == (["end"] if unread else [])
+
+
 def test_an_image_far_smaller_than_a_page_is_judged_without_error() -> None:
     image = np.full((40, 300, 3), 255, np.uint8)  # a line crop, a thumbnail: millimetres are tiny
     line = print_line(image, 10, 8, 8)
