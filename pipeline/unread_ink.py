@@ -267,11 +267,17 @@ def _explained_by_its_row(piece: BBox, candidates: Sequence[tuple[int, BBox, flo
     over a row's last mark (boxes of neighbouring rows overlap by a few pixels); that line's
     glyphs, with ink at every x of a full row, would explain anything."""
     cx, cy = piece.center
-    holding = [(i, box, em) for i, box, em in candidates if box.contains(cx, cy)]
+    holding = [(i, box, em) for i, box, em in candidates if _holds(box, cx, cy)]
     if not holding or not extents:
         return False
     i, box, em = min(holding, key=lambda line: abs(line[1].center[1] - cy))
     return _explained(piece, box, extents[i], em, rooms[i])
+
+
+def _holds(box: BBox, cx: float, cy: float) -> bool:
+    """True when (cx, cy) lies in ``box``, or just past its start or end: a mark's ink the box cut
+    off centres there (and the next row's box, overlapping, may hold it outright)."""
+    return box.x0 - TOUCH_PX <= cx <= box.x1 + TOUCH_PX and box.y0 <= cy <= box.y1
 
 
 def _explained(piece: BBox, box: BBox, extents: Extents | None, em: float, rooms: Extents | None) -> bool:
@@ -279,7 +285,7 @@ def _explained(piece: BBox, box: BBox, extents: Extents | None, em: float, rooms
     and it is no mark in one of the line's ``rooms`` (``_skipped_mark``)."""
     cx, cy = piece.center
     slack = GLYPH_SLACK * em
-    inside = bool(extents) and box.contains(cx, cy)
+    inside = bool(extents) and _holds(box, cx, cy)
     return (inside and any(x0 - slack <= cx <= x1 + slack for x0, x1 in extents or ())
             and not _skipped_mark(piece, box, rooms, em))
 
@@ -297,7 +303,7 @@ def _unexplained(piece: BBox, box: BBox, extents: Extents | None, em: float,
                  rooms: Extents | None = None) -> tuple[float, Side] | None:
     """Where ``piece``, inside ``box``, lies when no glyph read explains its centre, else None."""
     cx, cy = piece.center
-    if not extents or not box.contains(cx, cy) or _explained(piece, box, extents, em, rooms):
+    if not extents or not _holds(box, cx, cy) or _explained(piece, box, extents, em, rooms):
         return None
     if cx < extents[0][0]:
         return extents[0][0] - cx, "start"

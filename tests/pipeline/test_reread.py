@@ -129,6 +129,19 @@ def test_a_mark_on_the_baseline_in_a_room_after_an_ideograph_is_unread(at: float
     assert [ink.side for ink in found] == (["end"] if unread else [])
 
 
+def test_a_mark_just_past_the_box_under_the_next_rows_box_is_still_its_lines() -> None:
+    image = page()
+    line = print_line(image, 100, 100, 9)
+    line = line.model_copy(update={"bbox": BBox.of(line.bbox.x0, line.bbox.y0, 351, line.bbox.y1)})
+    below = line.model_copy(update={"text": "字" * 12,  # its box overlaps this row's by 2 px
+                                    "bbox": BBox.of(98, line.bbox.y1 - 2, 440, line.bbox.y1 + 26)})
+    comma(image, 352, int(line.bbox.y1) - 2)  # centred 2 px past the box's end, inside the next row's
+    read = (*extents_of(range(8)), (330.0, 358.0))
+    found = unread_ink(image, [line, below], [EM, EM], OPTIONS, [read, extents_of(range(12))],
+                       [((346.0, 362.0),), None])
+    assert [(ink.line, ink.side) for ink in found] == [(0, "end")]
+
+
 def test_an_image_far_smaller_than_a_page_is_judged_without_error() -> None:
     image = np.full((40, 300, 3), 255, np.uint8)  # a line crop, a thumbnail: millimetres are tiny
     line = print_line(image, 10, 8, 8)
