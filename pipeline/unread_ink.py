@@ -89,8 +89,9 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     # A one-character line's em is a guess from its box, which may be a mark's (a ticked √).
     known = [(i, line.bbox, em) for i, (line, em) in enumerate(zip(lines, ems, strict=True))
              if em and len(line.text) > 1]
-    if extents and len(extents) != len(lines):
-        raise ValueError(f"{len(extents)} extents for {len(lines)} lines")
+    for name, given in (("extents", extents), ("rooms", rooms)):
+        if given and len(given) != len(lines):
+            raise ValueError(f"{len(given)} {name} for {len(lines)} lines")
     rooms = rooms or [None] * len(lines)
     if not known:
         return []
@@ -101,7 +102,7 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
     in_reach[:, 0] = False  # label 0 is the background
     rows = [box for _, box, _ in known]  # lines whose em is known: a one-character box may be a mark's
     found = []
-    colours: PageColours | None = None  # measured once, for the first piece that needs it
+    colours = functools.cache(lambda: PageColours.of(image))  # measured once, if a piece needs it
     for k in np.flatnonzero(in_reach.any(axis=0) & (stats[:, cv2.CC_STAT_AREA] >= smallest)):
         x, y, w, h, area = (int(v) for v in stats[k])
         piece = BBox.of(x, y, x + w, y + h)
@@ -121,8 +122,7 @@ def unread_ink(image: np.ndarray, lines: Sequence[TextLine], ems: Sequence[float
                 near.append((hit[0], i, hit[1], em))
         if near:
             _, i, side, em = min(near)
-            colours = colours or PageColours.of(image)
-            if not _not_print(colours, (horizontal, vertical), labels, stats, k, piece, side, em):
+            if not _not_print(colours(), (horizontal, vertical), labels, stats, k, piece, side, em):
                 found.append(UnreadInk(i, piece, side))
     return found
 
@@ -294,13 +294,12 @@ def _skipped_mark(piece: BBox, box: BBox, rooms: Extents | None, em: float) -> b
     """True when ``piece`` is mark-sized, on the baseline of ``box``'s line (a comma's, a ``。``'s
     place) and centred in one of ``rooms``."""
     cx, cy = piece.center
-    return (bool(rooms) and max(piece.width, piece.height) <= MARK_SIZE * em
-            and cy >= box.y0 + MARK_BASELINE * box.height
+    return (max(piece.width, piece.height) <= MARK_SIZE * em and cy >= box.y0 + MARK_BASELINE * box.height
             and any(x0 <= cx <= x1 for x0, x1 in rooms or ()))
 
 
 def _unexplained(piece: BBox, box: BBox, extents: Extents | None, em: float,
-                 rooms: Extents | None = None) -> tuple[float, Side] | None:
+                 rooms: Extents | None) -> tuple[float, Side] | None:
     """Where ``piece``, inside ``box``, lies when no glyph read explains its centre, else None."""
     cx, cy = piece.center
     if not extents or not _holds(box, cx, cy) or _explained(piece, box, extents, em, rooms):
