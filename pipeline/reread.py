@@ -33,7 +33,7 @@ from declscan.config.options import LineCheckOptions
 from declscan.models.geometry import BBox
 from declscan.models.ocr import LineDoubt, TextLine
 from declscan.pipeline.grid import to_grey
-from declscan.pipeline.normalize import squash
+from declscan.pipeline.normalize import clean_cell_text, squash
 from declscan.pipeline.ocr_check import (
     Glyph,
     Reading,
@@ -294,8 +294,10 @@ def read_collapsed_repeats(lines: Sequence[TextLine], image: np.ndarray, reader:
                            check: LineCheckOptions) -> list[TextLine]:
     """``lines`` with each line holding a mark that is printed doubled (``hides_repeats``) read
     again stretched; the re-reading replaces the line when it only repeats some of those marks
-    (``--`` for ``-``)."""
-    doubtful = [i for i, line in enumerate(lines) if hides_repeats(line.text)]
+    (``--`` for ``-``). A line of placeholders only (``……``) is not read: contract rule 2 drops it
+    however many marks it has."""
+    doubtful = [i for i, line in enumerate(lines)
+                if hides_repeats(line.text) and clean_cell_text([line.text]) is not None]
     if reader is None or not check.reread or not doubtful:
         return list(lines)
     rereads = reread_lines(reader, image, [lines[i].bbox for i in doubtful], views=(stretched,))

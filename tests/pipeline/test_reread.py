@@ -333,6 +333,15 @@ def test_only_lines_with_marks_printed_doubled_are_read_stretched() -> None:
     assert not hides_repeats("项目名称") and not hides_repeats("623-山西转型综合改革示范区")
 
 
+def test_a_line_of_placeholders_only_is_not_read_stretched() -> None:
+    lines = [TextLine(page=1, text=text, bbox=BBox.of(100, 100 + 50 * k, 500, 130 + 50 * k), confidence=0.98)
+             for k, text in enumerate(["……", "目标1：…", "详见附件—"])]
+    reader = FixedReader("详见附件——")
+    out = read_collapsed_repeats(lines, page(), reader, OPTIONS)
+    assert [line.text for line in out] == ["……", "目标1：…", "详见附件——"]
+    assert len(reader.crops) == 1, "rule 2 drops the first two lines whatever their dots"
+
+
 def test_a_stretched_rereading_that_changes_characters_is_refused() -> None:
     line = TextLine(page=1, text="2024.1.1-2024.12.31", bbox=BBox.of(100, 100, 500, 130), confidence=0.98)
     (out,) = read_collapsed_repeats([line], page(), FixedReader("2024.1.1~~2024.12.31"), OPTIONS)
