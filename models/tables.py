@@ -13,7 +13,7 @@ class GridCell(BaseModel):
     ``text`` is the cell's text in reading order, lines joined without a separator (contract
     rule 1). ``line_breaks`` keeps the line structure, since template placeholders are dropped
     line by line (rule 2). ``confidence`` is the lowest confidence of the text lines in the cell,
-    or None when the cell is empty.
+    or None when the cell is empty; ``line_confidences`` holds each line's.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -25,6 +25,7 @@ class GridCell(BaseModel):
     bbox: BBox
     lines: tuple[str, ...] = ()
     confidence: float | None = None
+    line_confidences: tuple[float, ...] = Field(default=(), description="each of ``lines``' confidence")
     unread_ink: bool = Field(default=False, description="print in the cell, though no text was read there")
 
     @property

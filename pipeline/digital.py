@@ -179,7 +179,8 @@ def _fill(grids: list[TableGrid], chars: list[Char], page: int) -> tuple[list[Ta
             cell_lines = [_line(run, page) for run in group_lines(cell_chars, split_em=None)]
             lines += cell_lines
             cells.append(cell.model_copy(update={"lines": tuple(line.text for line in cell_lines),
-                                                 "confidence": 1.0 if cell_lines else None}))
+                                                 "confidence": 1.0 if cell_lines else None,
+                                                 "line_confidences": (1.0,) * len(cell_lines)}))
         filled.append(grid.model_copy(update={"cells": tuple(cells)}))
     outside = [chars[i] for i in np.flatnonzero(free)]
     lines += [_line(run, page) for run in group_lines(outside, split_em=LINE_GAP_EM)]

@@ -14,11 +14,13 @@ the OCR read nothing in is flagged too: a row or a value the detector left out.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from declscan.models.record import PERIOD_NAMES, PERIODS, Indicator, Period
 from declscan.pipeline.map_sheet import Evidence, Mapped, Sheet, SheetCell, evidence_of
 from declscan.pipeline.normalize import clean_cell_text, parse_indicator_value, squash
+from declscan.pipeline.ocr_check import is_cjk
 
 # The header row's columns left to right, when all seven are printed.
 HEADER_ORDER: tuple[tuple[str, Period | None], ...] = (
@@ -68,11 +70,10 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
             continue
         by_column = _cells_by_column(sheet.band(band), columns)
         for column in columns:
-            if column.key in ("level1", "level2") and (cell := by_column.get(column)) is not None:
-                text = clean_cell_text(cell.lines)
-                if text is not None:
-                    above[column.key, column.period] = _Label(text, evidence_of([cell], column.score))
-                    mapped.consume([cell])
+            cell = by_column.get(column)
+            if column.key in ("level1", "level2") and cell and (label := _level_name(cell, column.score)):
+                above[column.key, column.period] = label
+                mapped.consume([cell])
         for period in PERIODS:
             _flag_unread_row(mapped, by_column, period, band)
             found = _indicator(period, by_column, above, emitted)
@@ -96,6 +97,22 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
                             "该指标上方未找到一级/二级指标名称")
     _flag_one_sided_values(mapped, [band for p in PERIODS for band in bands[p]])
     return mapped
+
+
+def _level_name(cell: SheetCell, label_score: float) -> _Label | None:
+    """A 一级/二级 cell's name, or None for a blank cell. The taxonomy's names are ideographs only,
+    so a line without one (a pen scrawl or a speck across the merged cell, read as ``Nr`` or ``√``)
+    is not part of the name when other lines hold ideographs, nor is its doubt the name's."""
+    lines, scores = cell.lines, cell.cell.line_confidences
+    named = [i for i, line in enumerate(lines) if any(map(is_cjk, line))]
+    kept = named if named and len(scores) == len(lines) else range(len(lines))
+    text = clean_cell_text([lines[i] for i in kept])
+    if text is None:
+        return None
+    evidence = evidence_of([cell], label_score)
+    if len(kept) < len(lines):
+        evidence = dataclasses.replace(evidence, ocr=min(scores[i] for i in kept))
+    return _Label(text, evidence)
 
 
 def _flag_one_sided_values(mapped: Mapped[list[Indicator]], bands: list[int]) -> None:

@@ -62,9 +62,10 @@ def fill_cells(grid: TableGrid, lines: Sequence[TextLine]) -> TableGrid:
     cells = []
     for index, cell in enumerate(grid.cells):
         inside = reading_order(by_cell.get(index, []))
-        confidence = min((line.confidence for line in inside), default=None)
+        scores = tuple(line.confidence for line in inside)
         cells.append(cell.model_copy(update={"lines": tuple(line.text for line in inside),
-                                             "confidence": confidence}))
+                                             "confidence": min(scores, default=None),
+                                             "line_confidences": scores}))
     return grid.model_copy(update={"cells": tuple(cells)})
 
 

@@ -49,7 +49,8 @@ class Table:
                       self.top + (row + rows) * ROW_H)
         lines = tuple(text.split("\n")) if text else ()
         self.cells.append(GridCell(row=row, col=col, row_span=rows, col_span=last_col - col + 1, bbox=box,
-                                   lines=lines, confidence=confidence if lines else None))
+                                   lines=lines, confidence=confidence if lines else None,
+                                   line_confidences=(confidence,) * len(lines)))
         x0 = box.x0 + 5 if text_at is None else text_at
         for i, line in enumerate(lines):
             y0 = box.y0 + 5 + i * 12
@@ -357,6 +358,25 @@ def test_an_indicator_with_no_label_above_is_flagged() -> None:
     assert out.declaration.indicators[0].level1 == ""
     assert codes(out)["/indicators/0/level1"] == "indicator_level_missing"
     assert codes(out)["/indicators/0/level2"] == "indicator_level_missing"
+
+
+@pytest.mark.parametrize(("lines", "scores", "level1", "sure"), [
+    ("产出指标\nNr", (0.99, 0.32), "产出指标", True),   # a pen scrawl across the merged cell, read as letters
+    ("√\n产出指标", (0.29, 0.99), "产出指标", True),
+    ("产出指\n标", (0.99, 0.40), "产出指标", False),    # a line of the name itself: its doubt is the name's
+    ("Nr", (0.32,), "Nr", False),                         # nothing but the scrawl: kept for the reviewer
+])
+def test_a_level_line_without_ideographs_is_not_part_of_the_name(lines: str, scores: tuple[float, ...],
+                                                                   level1: str, sure: bool) -> None:
+    table = indicator_header(Table(), 0, rows=3)
+    table.add(1, 1, lines, rows=2)
+    table.cells[-1] = table.cells[-1].model_copy(update={"line_confidences": scores,
+                                                         "confidence": min(scores)})
+    indicator_row(table, 1, ("数量指标", "扶持项目", "≥12项"), ("", "", ""), level1=None)
+    indicator_row(table, 2, ("数量指标", "扶持金额", "100万元"), ("", "", ""), level1=None)
+    out = mapped(table)
+    assert [i.level1 for i in out.declaration.indicators] == [level1, level1]
+    assert (out.provenance["/indicators/1/level1"].confidence >= 0.9) is sure
 
 
 def test_no_indicator_header_is_an_issue() -> None:

@@ -44,9 +44,9 @@ def test_lines_go_to_the_cell_of_their_centre_in_reading_order() -> None:
     ]
     filled = fill_cells(_grid(), lines)
     a, b, c = filled.cells
-    assert a.lines == ("第一行", "第二行") and a.confidence == 0.8
+    assert a.lines == ("第一行", "第二行") and a.confidence == 0.8 and a.line_confidences == (0.99, 0.8)
     assert b.lines == ("左", "右") and b.confidence == 0.95 and b.text == "左右"
-    assert c.lines == () and c.confidence is None
+    assert c.lines == () and c.confidence is None and c.line_confidences == ()
 
 
 def test_line_crossing_a_vertical_rule_goes_where_it_overlaps_most() -> None:
