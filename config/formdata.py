@@ -62,6 +62,7 @@ class CostRules(_Data):
 class NumericIndicators(_Data):
     level1: tuple[str, ...] = ()
     level2: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()  # compared after NFKC: ％ is %
 
 
 class FiledDateRules(_Data):

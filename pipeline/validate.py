@@ -270,7 +270,8 @@ def _indicator_values(d: Declaration, rules: FormRules) -> Iterator[Issue]:
         if row.value is None:
             yield _issue(pointer, "indicator_value_blank", f"三级指标“{row.level3}”没有指标值")
         elif row.value.number is None and (_label_in(row.level1, numeric.level1, suffix)
-                                           or _label_in(row.level2, numeric.level2, suffix)):
+                                           or _label_in(row.level2, numeric.level2, suffix)
+                                           or any(mark in squash(row.value.raw) for mark in numeric.marks)):
             yield _issue(pointer, "indicator_value_unparsed",
                          f"{row.level2}“{row.level3}”的指标值“{row.value.raw}”应为数值（如 ≥98%），无法解析")
 

@@ -185,6 +185,17 @@ def test_text_where_a_number_is_expected_is_flagged(ground_truth: dict[str, Grou
                                                        ("/indicators/19/value", "indicator_value_unparsed")}
 
 
+def test_a_percentage_that_does_not_parse_is_flagged_whatever_the_indicator(
+    ground_truth: dict[str, GroundTruth],
+) -> None:
+    raw_only = {"operator": None, "number": None, "unit": None}
+    edits = {"/indicators/5/value": {"raw": "达到:00%", **raw_only},  # 经济效益指标: text is allowed there
+             "/indicators/15/value": {"raw": "1O0百分比", **raw_only},
+             "/indicators/8/value": {"raw": "持续增强", **raw_only}}
+    assert _found(ground_truth["form-06"], edits) == {("/indicators/5/value", "indicator_value_unparsed"),
+                                                       ("/indicators/15/value", "indicator_value_unparsed")}
+
+
 # --- sign-off -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("raw", "iso", "expected"), [
