@@ -30,10 +30,15 @@ def _receipts(service: Service) -> list[ReceiptRow]:
 
 
 def _stage_counts(service: Service, document_id: str) -> dict[str, int]:
-    with Session(service.engine) as session:
-        query = (select(StageResultRow.stage, func.count()).where(StageResultRow.document_id == document_id)
-                 .group_by(StageResultRow.stage))
-        return dict(session.execute(query).all())
+    """Stored results per stage, once the last stage's is: the publisher marks a document published
+    in its own transaction (so it goes out once), a moment before the route stage stores its result."""
+    def counts() -> dict[str, int] | None:
+        with Session(service.engine) as session:
+            query = (select(StageResultRow.stage, func.count())
+                     .where(StageResultRow.document_id == document_id).group_by(StageResultRow.stage))
+            found = dict(session.execute(query).all())
+        return found if "route" in found else None
+    return service.wait_until(counts, timeout=30, what="the route stage's result")
 
 
 def test_drop_is_published_once_to_outbox_and_stream(service: Service, declaration_pdf: bytes) -> None:
