@@ -30,6 +30,7 @@ HEADER_ORDER: tuple[tuple[str, Period | None], ...] = (
     ("level2", "annual"), ("level3", "annual"), ("value", "annual"),
 )
 MIN_HEADER_CELLS = 4
+LEVEL_MISSING = "indicator_level_missing"  # a row with no 一级/二级 name above it
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
             mapped.flag_unread_ink(f"/indicators/{index}/value", [value_cell], what)
         for level in ("level1", "level2"):
             if not getattr(indicator, level):
-                mapped.flag(f"/indicators/{index}/{level}", "indicator_level_missing",
+                mapped.flag(f"/indicators/{index}/{level}", LEVEL_MISSING,
                             "该指标上方未找到一级/二级指标名称")
     _flag_one_sided_values(mapped, [band for p in PERIODS for band in bands[p]])
     return mapped

@@ -22,11 +22,11 @@ from declscan.config.formdata import Taxonomy
 from declscan.models.document import FormDocument, Issue
 from declscan.models.record import Indicator
 from declscan.pipeline.labels import edit_distance
+from declscan.pipeline.map_indicators import LEVEL_MISSING
 from declscan.pipeline.normalize import squash
 from declscan.pipeline.ocr_check import is_cjk
 
 TAXONOMY_SNAPPED = "taxonomy_snapped"
-LEVEL_MISSING = "indicator_level_missing"  # map_indicators' flag on a blank 一级/二级
 MIN_LENGTH = 3  # two-character readings are too short to tell one slip from another word
 
 

@@ -7,8 +7,8 @@ import pytest
 from declscan.config.formdata import load_taxonomy
 from declscan.models.document import FormDocument, Issue
 from declscan.models.record import Declaration, GroundTruth, Source
+from declscan.pipeline.map_indicators import LEVEL_MISSING
 from declscan.pipeline.snap_taxonomy import (
-    LEVEL_MISSING,
     TAXONOMY_SNAPPED,
     level1_of,
     official_name,
