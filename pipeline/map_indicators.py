@@ -31,6 +31,9 @@ HEADER_ORDER: tuple[tuple[str, Period | None], ...] = (
 )
 MIN_HEADER_CELLS = 4
 LEVEL_MISSING = "indicator_level_missing"  # a row with no 一级/二级 name above it
+# A line with no ideograph read less surely than this is a pen scrawl or a speck across a level
+# cell (0.09-0.56 on the held-out harsh scans), not print: print beside a name, a (30分), reads surely.
+SCRAWL_SCORE = 0.7
 
 
 @dataclass(frozen=True)
@@ -102,11 +105,13 @@ def map_indicators(sheet: Sheet) -> Mapped[list[Indicator]]:
 
 def _level_name(cell: SheetCell, label_score: float) -> _Label | None:
     """A 一级/二级 cell's name, or None for a blank cell. The taxonomy's names are ideographs only,
-    so a line without one (a pen scrawl or a speck across the merged cell, read as ``Nr`` or ``√``)
-    is not part of the name when other lines hold ideographs, nor is its doubt the name's."""
+    so a line without one read unsurely (``SCRAWL_SCORE``: a pen scrawl across the merged cell, read
+    as ``Nr`` or ``√``) is not part of the name when other lines are, nor is its doubt the name's."""
     lines, scores = cell.lines, cell.cell.line_confidences
-    named = [i for i, line in enumerate(lines) if any(map(is_cjk, line))]
-    kept = named if named and len(scores) == len(lines) else range(len(lines))
+    if len(scores) != len(lines):  # a document stored before cells kept each line's score
+        scores = (1.0,) * len(lines)
+    printed = [i for i, line in enumerate(lines) if any(map(is_cjk, line)) or scores[i] >= SCRAWL_SCORE]
+    kept = printed or range(len(lines))
     text = clean_cell_text([lines[i] for i in kept])
     if text is None:
         return None

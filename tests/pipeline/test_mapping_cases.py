@@ -365,6 +365,7 @@ def test_an_indicator_with_no_label_above_is_flagged() -> None:
     ("√\n产出指标", (0.29, 0.99), "产出指标", True),
     ("产出指\n标", (0.99, 0.40), "产出指标", False),    # a line of the name itself: its doubt is the name's
     ("Nr", (0.32,), "Nr", False),                         # nothing but the scrawl: kept for the reviewer
+    ("产出指标\n(30分)", (0.99, 0.95), "产出指标(30分)", True),  # print read surely stays, for validation
 ])
 def test_a_level_line_without_ideographs_is_not_part_of_the_name(lines: str, scores: tuple[float, ...],
                                                                    level1: str, sure: bool) -> None:
@@ -377,6 +378,14 @@ def test_a_level_line_without_ideographs_is_not_part_of_the_name(lines: str, sco
     out = mapped(table)
     assert [i.level1 for i in out.declaration.indicators] == [level1, level1]
     assert (out.provenance["/indicators/1/level1"].confidence >= 0.9) is sure
+
+
+def test_a_level_cell_stored_without_line_scores_keeps_every_line() -> None:
+    table = indicator_header(Table(), 0, rows=2)
+    table.add(1, 1, "产出指标\nNr", confidence=0.32)
+    table.cells[-1] = table.cells[-1].model_copy(update={"line_confidences": ()})
+    indicator_row(table, 1, ("数量指标", "扶持项目", "≥12项"), ("", "", ""), level1=None)
+    assert mapped(table).declaration.indicators[0].level1 == "产出指标Nr"
 
 
 def test_no_indicator_header_is_an_issue() -> None:
