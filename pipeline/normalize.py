@@ -36,6 +36,16 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
+def label_key(label: str, suffix: str) -> str:
+    """An indicator level name as compared: ``squash``ed, ``suffix`` (指标) optional as printed."""
+    return squash(label).removesuffix(suffix)
+
+
+def label_in(label: str, names: Sequence[str], suffix: str) -> bool:
+    """True when ``label`` is one of ``names``, compared by ``label_key``."""
+    return label_key(label, suffix) in {label_key(name, suffix) for name in names}
+
+
 def _drop_placeholders(line: str) -> str:
     if _BARE_NUMBERED_LINE.fullmatch(line):
         return ""

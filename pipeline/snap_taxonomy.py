@@ -23,7 +23,7 @@ from declscan.models.document import FormDocument, Issue
 from declscan.models.record import Indicator
 from declscan.pipeline.labels import edit_distance
 from declscan.pipeline.map_indicators import LEVEL_MISSING
-from declscan.pipeline.normalize import squash
+from declscan.pipeline.normalize import label_in, squash
 from declscan.pipeline.ocr_check import is_cjk
 
 TAXONOMY_SNAPPED = "taxonomy_snapped"
@@ -51,10 +51,8 @@ def official_name(text: str, names: Iterable[str], suffix: str) -> str | None:
 
 def level1_of(level2: str, taxonomy: Taxonomy) -> str | None:
     """The one 一级 whose 二级 names hold ``level2`` (as printed, with or without the suffix)."""
-    read = squash(level2)
-    suffix = taxonomy.optional_suffix
     owners = [level1 for level1, names in taxonomy.levels.items()
-              if any(read in (name, name.removesuffix(suffix)) for name in names)]
+              if label_in(level2, names, taxonomy.optional_suffix)]
     return owners[0] if len(owners) == 1 else None
 
 
@@ -63,9 +61,10 @@ def snap_taxonomy(doc: FormDocument, *, taxonomy: Taxonomy) -> FormDocument:
     flagged (a blank 一级's "missing" flag becomes the one saying what it was set to)."""
     if doc.declaration is None:
         return doc
+    level2_names = [name for names in taxonomy.levels.values() for name in names]
     rows, issues = [], []
     for i, row in enumerate(doc.declaration.indicators):
-        snapped, found = _snap_row(row, taxonomy, f"/indicators/{i}")
+        snapped, found = _snap_row(row, taxonomy, level2_names, f"/indicators/{i}")
         rows.append(snapped)
         issues += found
     settled = {issue.pointer for issue in issues}
@@ -75,8 +74,8 @@ def snap_taxonomy(doc: FormDocument, *, taxonomy: Taxonomy) -> FormDocument:
     return doc.model_copy(update={"declaration": declaration, "issues": kept + tuple(issues)})
 
 
-def _snap_row(row: Indicator, taxonomy: Taxonomy, pointer: str) -> tuple[Indicator, list[Issue]]:
-    level2_names = [name for names in taxonomy.levels.values() for name in names]
+def _snap_row(row: Indicator, taxonomy: Taxonomy, level2_names: list[str],
+              pointer: str) -> tuple[Indicator, list[Issue]]:
     update, issues = {}, []
     for level, names in (("level2", level2_names), ("level1", list(taxonomy.levels))):
         printed = getattr(row, level)

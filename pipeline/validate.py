@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from declscan.config.formdata import FormRules, Taxonomy
 from declscan.models.document import FormDocument, Issue
 from declscan.models.record import FUNDING_KEYS, PERIOD_NAMES, PERIODS, Amount, Declaration, IndicatorValue
 from declscan.pipeline.marks import confusable_marks, text_fields, unpaired_mark
-from declscan.pipeline.normalize import YUAN_PER_UNIT, parse_amount, squash
+from declscan.pipeline.normalize import YUAN_PER_UNIT, label_in, label_key, parse_amount, squash
 
 VALIDATION_PREFIX = "validation."
 
@@ -211,13 +211,6 @@ def _has_unit(raw: str) -> bool:
 
 # --- indicators ---------------------------------------------------------------------------------
 
-def _label_key(label: str, suffix: str) -> str:
-    return squash(label).removesuffix(suffix)
-
-
-def _label_in(label: str, names: Sequence[str], suffix: str) -> bool:
-    return _label_key(label, suffix) in {_label_key(name, suffix) for name in names}
-
 
 def _value_yuan(value: IndicatorValue | None) -> Decimal | None:
     if value is None or value.unit not in YUAN_PER_UNIT:
@@ -232,7 +225,7 @@ def _costs(d: Declaration, rules: FormRules) -> Iterator[Issue]:
     for period in PERIODS:
         total = _positive(getattr(d.funding, period).total)
         costs = [(i, yuan) for i, row in enumerate(d.indicators)
-                 if row.period == period and _label_in(row.level2, rules.cost.level2, suffix)
+                 if row.period == period and label_in(row.level2, rules.cost.level2, suffix)
                  and (yuan := _value_yuan(row.value)) is not None]
         if total is None or not costs:
             continue
@@ -250,13 +243,13 @@ def _costs(d: Declaration, rules: FormRules) -> Iterator[Issue]:
 
 def _taxonomy(d: Declaration, taxonomy: Taxonomy) -> Iterator[Issue]:
     suffix = taxonomy.optional_suffix
-    official = {_label_key(name, suffix): name for name in taxonomy.levels}
+    official = {label_key(name, suffix): name for name in taxonomy.levels}
     for i, row in enumerate(d.indicators):
-        level1 = official.get(_label_key(row.level1, suffix))
+        level1 = official.get(label_key(row.level1, suffix))
         if level1 is None:
             yield _issue(f"/indicators/{i}/level1", "taxonomy_level1",
                          f"一级指标“{row.level1}”不是规定的一级指标（{'、'.join(taxonomy.levels)}）")
-        elif not _label_in(row.level2, taxonomy.levels[level1], suffix):
+        elif not label_in(row.level2, taxonomy.levels[level1], suffix):
             yield _issue(f"/indicators/{i}/level2", "taxonomy_level2",
                          f"二级指标“{row.level2}”不属于一级指标“{level1}”"
                          f"（应为 {'、'.join(taxonomy.levels[level1])}）")
@@ -269,8 +262,8 @@ def _indicator_values(d: Declaration, rules: FormRules) -> Iterator[Issue]:
         pointer = f"/indicators/{i}/value"
         if row.value is None:
             yield _issue(pointer, "indicator_value_blank", f"三级指标“{row.level3}”没有指标值")
-        elif row.value.number is None and (_label_in(row.level1, numeric.level1, suffix)
-                                           or _label_in(row.level2, numeric.level2, suffix)
+        elif row.value.number is None and (label_in(row.level1, numeric.level1, suffix)
+                                           or label_in(row.level2, numeric.level2, suffix)
                                            or any(mark in squash(row.value.raw) for mark in numeric.marks)):
             yield _issue(pointer, "indicator_value_unparsed",
                          f"{row.level2}“{row.level3}”的指标值“{row.value.raw}”应为数值（如 ≥98%），无法解析")
